@@ -1,0 +1,1 @@
+"""Analyzer: DuckDB ingest, session model, grading and reports."""

@@ -1,0 +1,1 @@
+"""The OpenTelemetry Collector distribution and the helpers that build and run it."""

@@ -1,0 +1,157 @@
+"""Every name swarmscope writes or reads: span names, attribute keys, metric names, units,
+environment variables and file names.
+
+The sdk writes with these constants and the analyzer reads with them, so a name is spelled
+exactly once. Names follow the OpenTelemetry semantic conventions (GenAI agent spans,
+process/system/cpython metrics); where no standard name exists the name is ours and uses the
+``swarm.`` prefix. ``docs/conventions.md`` documents each one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# --- instrumentation scope -------------------------------------------------------------------
+SCOPE_NAME = "swarmscope"
+
+# --- resource attributes ---------------------------------------------------------------------
+SERVICE_NAME = "service.name"
+SESSION_ID = "session.id"
+SWARM_TOPOLOGY = "swarm.topology"
+SWARM_STRATEGY = "swarm.strategy"
+SWARM_MAX_AGENTS = "swarm.max_agents"
+SWARM_PERSISTENCE = "swarm.persistence"
+HOST_NAME = "host.name"
+HOST_CPU_COUNT = "swarm.host.cpu_count"  # ours: needed to read load averages per core
+HOST_MEMORY_TOTAL = "swarm.host.memory_total"  # ours: bytes, to read memory as a share
+OS_TYPE = "os.type"
+PROCESS_RUNTIME_NAME = "process.runtime.name"
+PROCESS_RUNTIME_VERSION = "process.runtime.version"
+
+# --- GenAI agent operations (span names are "<operation> <agent name>") ----------------------
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+
+
+class Operation(StrEnum):
+    """Lifecycle operations; ``terminate_agent`` is ours (the standard has no terminate)."""
+
+    CREATE_AGENT = "create_agent"
+    INVOKE_AGENT = "invoke_agent"
+    EXECUTE_TOOL = "execute_tool"
+    TERMINATE_AGENT = "terminate_agent"
+
+
+def span_name(operation: Operation | str, target: str) -> str:
+    """The span name for a lifecycle operation on an agent or tool, e.g. ``create_agent coder``."""
+    return f"{operation} {target}" if target else str(operation)
+
+
+# --- span attributes -------------------------------------------------------------------------
+PROCESS_PID = "process.pid"
+PROCESS_PARENT_PID = "process.parent_pid"
+PROCESS_EXIT_CODE = "process.exit.code"
+PROCESS_EXECUTABLE_PATH = "process.executable.path"
+PROCESS_EXECUTABLE_NAME = "process.executable.name"
+PROCESS_COMMAND_LINE = "process.command_line"  # only when enabled, secrets redacted
+PROCESS_CREATION_TIME = "process.creation.time"
+ERROR_TYPE = "error.type"
+TASK_NAME = "swarm.task.name"
+TASK_ID = "swarm.task.id"
+AGENT_KIND = "swarm.agent.kind"  # process | thread | inproc
+TERMINATION_REASON = "swarm.agent.termination_reason"
+EXIT_SIGNAL = "swarm.process.signal"  # signal number that ended the process
+PROCESS_AGE = "swarm.process.age"  # seconds a left-over process had been alive
+
+
+class AgentKind(StrEnum):
+    PROCESS = "process"
+    THREAD = "thread"
+    INPROC = "inproc"
+
+
+class TerminationReason(StrEnum):
+    GRACEFUL = "graceful"  # exited on its own or after a polite request, exit code 0
+    TIMEOUT_KILLED = "timeout_killed"  # did not stop within the grace period and was killed
+    CRASHED = "crashed"  # exited with a non-zero code
+    SIGNAL = "signal"  # ended by a signal it did not ask for
+
+
+# Span and events that record processes left behind after agents terminated.
+SPAN_CLEANUP_AUDIT = "audit_cleanup"
+EVENT_ORPHAN = "swarm.process.orphan"  # alive after its agent terminated (possibly reparented)
+EVENT_ZOMBIE = "swarm.process.zombie"  # exited but never reaped
+
+# --- metrics: (name, unit) -------------------------------------------------------------------
+PROCESS_MEMORY_USAGE = "process.memory.usage"
+PROCESS_MEMORY_VIRTUAL = "process.memory.virtual"
+PROCESS_CPU_TIME = "process.cpu.time"
+PROCESS_CPU_UTILIZATION = "process.cpu.utilization"
+PROCESS_THREAD_COUNT = "process.thread.count"
+PROCESS_FD_COUNT = "process.unix.file_descriptor.count"
+PROCESS_CONTEXT_SWITCHES = "process.context_switches"
+SYSTEM_MEMORY_USAGE = "system.memory.usage"
+SYSTEM_MEMORY_UTILIZATION = "system.memory.utilization"
+SYSTEM_LOAD_1M = "system.linux.cpu.load_1m"
+SYSTEM_LOAD_5M = "system.linux.cpu.load_5m"
+SYSTEM_LOAD_15M = "system.linux.cpu.load_15m"
+SYSTEM_PROCESS_COUNT = "system.process.count"
+GC_COLLECTIONS = "cpython.gc.collections"
+GC_COLLECTED_OBJECTS = "cpython.gc.collected_objects"
+GC_UNCOLLECTABLE_OBJECTS = "cpython.gc.uncollectable_objects"
+GC_PAUSE_DURATION = "cpython.gc.pause.duration"
+HEAP_ALLOCATED_BLOCKS = "cpython.heap.allocated_blocks"
+
+UNITS: dict[str, str] = {
+    PROCESS_MEMORY_USAGE: "By",
+    PROCESS_MEMORY_VIRTUAL: "By",
+    PROCESS_CPU_TIME: "s",
+    PROCESS_CPU_UTILIZATION: "1",
+    PROCESS_THREAD_COUNT: "{thread}",
+    PROCESS_FD_COUNT: "{file_descriptor}",
+    PROCESS_CONTEXT_SWITCHES: "{context_switch}",
+    SYSTEM_MEMORY_USAGE: "By",
+    SYSTEM_MEMORY_UTILIZATION: "1",
+    SYSTEM_LOAD_1M: "{run_queue_item}",
+    SYSTEM_LOAD_5M: "{run_queue_item}",
+    SYSTEM_LOAD_15M: "{run_queue_item}",
+    SYSTEM_PROCESS_COUNT: "{process}",
+    GC_COLLECTIONS: "{collection}",
+    GC_COLLECTED_OBJECTS: "{object}",
+    GC_UNCOLLECTABLE_OBJECTS: "{object}",
+    GC_PAUSE_DURATION: "s",
+    HEAP_ALLOCATED_BLOCKS: "{block}",
+}
+
+# Metric point attributes.
+CPU_MODE = "cpu.mode"  # user | system
+CONTEXT_SWITCH_TYPE = "process.context_switch.type"  # voluntary | involuntary
+SYSTEM_MEMORY_STATE = "system.memory.state"  # used | free | cached | buffers | available
+PROCESS_STATE = "process.state"  # running | sleeping | stopped | defunct
+GC_GENERATION = "cpython.gc.generation"  # int 0..2
+
+# --- environment variables -------------------------------------------------------------------
+ENV_DATA_DIR = "SWARMSCOPE_DATA_DIR"
+ENV_SESSION_ID = "SWARMSCOPE_SESSION_ID"  # children inherit it; also marks processes as ours
+ENV_AGENT_ID = "SWARMSCOPE_AGENT_ID"
+ENV_AGENT_NAME = "SWARMSCOPE_AGENT_NAME"
+ENV_SAMPLE_INTERVAL = "SWARMSCOPE_SAMPLE_INTERVAL"  # seconds, default 1
+ENV_EXPORTER = "SWARMSCOPE_EXPORTER"  # file | otlp | none
+ENV_MONITORED_BY = "SWARMSCOPE_MONITORED_BY"  # pid of a process that already samples this one
+ENV_RECORD_COMMAND_LINES = "SWARMSCOPE_RECORD_COMMAND_LINES"  # 1 to record (redacted) argv
+ENV_AGENT_PATTERN = "SWARMSCOPE_AGENT_PATTERN"  # regex over the command line: which children are agents
+ENV_CONFIG = "SWARMSCOPE_CONFIG"  # grading control points TOML that overrides the defaults
+ENV_TRACEPARENT = "TRACEPARENT"
+ENV_TRACESTATE = "TRACESTATE"
+ENV_BAGGAGE = "BAGGAGE"
+
+# --- files -----------------------------------------------------------------------------------
+DEFAULT_DATA_DIR = "swarmscope-data"
+DATABASE_FILE = "swarmscope.duckdb"
+SIGNAL_TRACES = "traces"
+SIGNAL_METRICS = "metrics"
+SIGNAL_LOGS = "logs"
+TELEMETRY_SUFFIXES = (".jsonl", ".json")
+DEFAULT_SAMPLE_INTERVAL_S = 1.0
