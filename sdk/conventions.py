@@ -83,6 +83,8 @@ class TerminationReason(StrEnum):
 SPAN_CLEANUP_AUDIT = "audit_cleanup"
 EVENT_ORPHAN = "swarm.process.orphan"  # alive after its agent terminated (possibly reparented)
 EVENT_ZOMBIE = "swarm.process.zombie"  # exited but never reaped
+# Root span of a session's trace in the process that started the session (init to shutdown).
+SPAN_SESSION = "swarm_session"
 
 # --- metrics: (name, unit) -------------------------------------------------------------------
 PROCESS_MEMORY_USAGE = "process.memory.usage"
