@@ -1,0 +1,148 @@
+-- Views over the session model (schema.sql). Re-created on every connect, so they can change
+-- without migrating data. String literals here are convention names (sdk/conventions.py);
+-- a test checks each one exists there.
+
+-- One row per agent of a session, from its lifecycle spans
+-- (create_agent / invoke_agent / terminate_agent).
+CREATE OR REPLACE VIEW agents AS
+SELECT session_id,
+       agent_id,
+       coalesce(arg_min(agent_name, start_time) FILTER (operation = 'create_agent'),
+                arg_min(agent_name, start_time)) AS agent_name,
+       arg_min(attributes['swarm.agent.kind']::VARCHAR, start_time)
+           FILTER (operation = 'create_agent') AS kind,
+       arg_min(pid, start_time) FILTER (operation = 'create_agent' AND pid IS NOT NULL) AS pid,
+       arg_min(parent_pid, start_time)
+           FILTER (operation = 'create_agent' AND parent_pid IS NOT NULL) AS parent_pid,
+       min(start_time) FILTER (operation = 'create_agent') AS spawn_time,
+       max(end_time) FILTER (operation = 'terminate_agent') AS terminate_time,
+       arg_max(exit_code, end_time) FILTER (operation = 'terminate_agent') AS exit_code,
+       arg_max(termination_reason, end_time)
+           FILTER (operation = 'terminate_agent') AS termination_reason,
+       arg_max(exit_signal, end_time) FILTER (operation = 'terminate_agent') AS exit_signal,
+       count(*) FILTER (operation = 'invoke_agent') AS task_count,
+       count(*) FILTER (operation = 'invoke_agent'
+                        AND (status_code = 'ERROR' OR error_type IS NOT NULL)) AS failed_tasks,
+       min(start_time) FILTER (operation = 'invoke_agent') AS first_task_time,
+       max(end_time) FILTER (operation = 'invoke_agent') AS last_task_time
+FROM spans
+WHERE agent_id IS NOT NULL
+  AND operation IN ('create_agent', 'invoke_agent', 'terminate_agent')
+GROUP BY session_id, agent_id;
+
+-- One row per session: when it ran, what it was configured as, how many agents it had.
+CREATE OR REPLACE VIEW sessions AS
+WITH times AS (
+    SELECT session_id, min(start_time) AS t0, max(end_time) AS t1,
+           count(*) AS spans, 0 AS points, 0 AS logs
+    FROM spans GROUP BY session_id
+    UNION ALL
+    SELECT session_id, min(coalesce(start_ts, ts)), max(ts), 0, count(*), 0
+    FROM metric_points GROUP BY session_id
+    UNION ALL
+    SELECT session_id, min(ts), max(ts), 0, 0, count(*)
+    FROM logs GROUP BY session_id
+),
+span_range AS (
+    SELECT session_id, min(t0) AS start_time, max(t1) AS end_time,
+           sum(spans)::BIGINT AS span_count, sum(points)::BIGINT AS metric_point_count,
+           sum(logs)::BIGINT AS log_count
+    FROM times GROUP BY session_id
+),
+config AS (
+    SELECT session_id,
+           -- the orchestrator's resource carries the configuration; prefer it
+           arg_min(service_name, CASE WHEN topology IS NULL THEN 1 ELSE 0 END) AS service_name,
+           max(topology) AS topology, max(strategy) AS strategy,
+           max(max_agents) AS max_agents, max(persistence) AS persistence,
+           max(host_name) AS host_name, max(cpu_count) AS cpu_count,
+           max(memory_total) AS memory_total,
+           count(DISTINCT pid) AS process_count
+    FROM resources GROUP BY session_id
+),
+agent_counts AS (
+    SELECT session_id, count(*) AS agent_count FROM agents GROUP BY session_id
+)
+SELECT r.session_id,
+       c.service_name,
+       r.start_time,
+       r.end_time,
+       epoch_ns(r.end_time) - epoch_ns(r.start_time) AS duration_ns,
+       (epoch_ns(r.end_time) - epoch_ns(r.start_time)) / 1e9 AS duration_s,
+       c.topology, c.strategy, c.max_agents, c.persistence,
+       c.host_name, c.cpu_count, c.memory_total,
+       coalesce(a.agent_count, 0) AS agent_count,
+       r.span_count, r.metric_point_count, r.log_count
+FROM span_range r
+LEFT JOIN config c USING (session_id)
+LEFT JOIN agent_counts a USING (session_id);
+
+-- Metric points attributed to agents: a point belongs to an agent when it carries the
+-- agent's id (gen_ai.agent.id), or else when its pid is the pid the agent was spawned with
+-- (ASOF: the latest spawn of that pid at or before the point, so reused pids attribute
+-- correctly). after_terminate marks points taken after the agent's terminate span ended.
+CREATE OR REPLACE VIEW agent_samples AS
+WITH lifetimes AS (
+    SELECT session_id, agent_id, agent_name, pid, spawn_time, terminate_time FROM agents
+),
+spawned AS (
+    SELECT session_id, pid, spawn_time, agent_id FROM lifetimes
+    WHERE pid IS NOT NULL AND spawn_time IS NOT NULL
+),
+by_pid AS (
+    SELECT m.*, s.agent_id AS pid_agent_id
+    FROM (SELECT * FROM metric_points WHERE agent_id IS NULL AND pid IS NOT NULL) m
+    ASOF JOIN spawned s
+      ON m.session_id = s.session_id AND m.pid = s.pid AND m.ts >= s.spawn_time
+),
+attributed AS (
+    SELECT *, agent_id AS owner_id FROM metric_points WHERE agent_id IS NOT NULL
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (pid_agent_id), pid_agent_id AS owner_id FROM by_pid
+)
+SELECT p.session_id,
+       p.owner_id AS agent_id,
+       l.agent_name,
+       p.pid,
+       p.metric_name,
+       p.type,
+       p.unit,
+       p.ts,
+       p.value,
+       p.value_int,
+       p.value_double,
+       p.count,
+       p.sum,
+       p.attributes,
+       l.spawn_time,
+       l.terminate_time,
+       (epoch_ns(p.ts) - epoch_ns(l.spawn_time)) / 1e9 AS since_spawn_s,
+       coalesce(p.ts > l.terminate_time, false) AS after_terminate,
+       p.resource_id
+FROM attributed p
+JOIN lifetimes l ON l.session_id = p.session_id AND l.agent_id = p.owner_id;
+
+-- Processes left behind after agents terminated: the orphan / zombie events recorded on
+-- cleanup audit spans (audit_cleanup), one row per event.
+CREATE OR REPLACE VIEW cleanup_events AS
+WITH ev AS (
+    SELECT session_id, trace_id, span_id, name AS span_name, unnest(events) AS e
+    FROM spans
+    WHERE len(events) > 0
+)
+SELECT session_id,
+       trace_id,
+       span_id,
+       span_name,
+       e.name AS event_name,
+       CASE e.name WHEN 'swarm.process.orphan' THEN 'orphan' ELSE 'zombie' END AS problem,
+       e.time AS ts,
+       e.attributes['process.pid']::BIGINT AS pid,
+       e.attributes['process.parent_pid']::BIGINT AS parent_pid,
+       e.attributes['gen_ai.agent.id']::VARCHAR AS agent_id,
+       e.attributes['process.command_line']::VARCHAR AS command_line,
+       e.attributes['process.executable.name']::VARCHAR AS executable_name,
+       e.attributes['swarm.process.age']::DOUBLE AS age_s,
+       e.attributes AS attributes
+FROM ev
+WHERE e.name IN ('swarm.process.orphan', 'swarm.process.zombie');
