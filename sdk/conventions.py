@@ -157,3 +157,28 @@ SIGNAL_METRICS = "metrics"
 SIGNAL_LOGS = "logs"
 TELEMETRY_SUFFIXES = (".jsonl", ".json")
 DEFAULT_SAMPLE_INTERVAL_S = 1.0
+
+
+# --- metric attribute values -----------------------------------------------------------------
+class CpuMode(StrEnum):
+    USER = "user"
+    SYSTEM = "system"
+
+
+class ContextSwitchType(StrEnum):
+    VOLUNTARY = "voluntary"
+    INVOLUNTARY = "involuntary"
+
+
+class SystemMemoryState(StrEnum):
+    USED = "used"
+    FREE = "free"
+    CACHED = "cached"
+    BUFFERS = "buffers"
+
+
+class ProcessState(StrEnum):
+    RUNNING = "running"
+    SLEEPING = "sleeping"
+    STOPPED = "stopped"
+    DEFUNCT = "defunct"
