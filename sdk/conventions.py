@@ -182,3 +182,16 @@ class ProcessState(StrEnum):
     SLEEPING = "sleeping"
     STOPPED = "stopped"
     DEFUNCT = "defunct"
+
+
+# --- collector: settings otel-collector.yaml reads (`swarmscope collector start` sets them) ---
+ENV_COLLECTOR_HOST = "SWARMSCOPE_COLLECTOR_HOST"  # receiver bind address, default 127.0.0.1
+ENV_OTLP_GRPC_PORT = "SWARMSCOPE_OTLP_GRPC_PORT"  # default 4317
+ENV_OTLP_HTTP_PORT = "SWARMSCOPE_OTLP_HTTP_PORT"  # default 4318
+ENV_COLLECTOR_HEALTH_PORT = "SWARMSCOPE_COLLECTOR_HEALTH_PORT"  # health_check, default 13133
+ENV_COLLECTOR_METRICS_PORT = "SWARMSCOPE_COLLECTOR_METRICS_PORT"  # own metrics, default 8888
+ENV_COLLECTOR_MEMORY_LIMIT_MIB = "SWARMSCOPE_COLLECTOR_MEMORY_LIMIT_MIB"  # default 512
+ENV_FORWARD_ENDPOINT = "SWARMSCOPE_FORWARD_ENDPOINT"  # host:port of an OTLP/gRPC stack
+ENV_FORWARD_INSECURE = "SWARMSCOPE_FORWARD_INSECURE"  # true (default): plain-text gRPC
+ENV_COLLECTOR_BIN = "SWARMSCOPE_COLLECTOR_BIN"  # a Collector binary to run instead of the built one
+COLLECTOR_SUBDIR = "collector"  # <data_dir>/collector/{traces,metrics,logs}.jsonl
