@@ -1,0 +1,518 @@
+"""The resource monitor: a background sampler that measures agent processes, their
+descendants and the system, and publishes the figures as OpenTelemetry metrics.
+
+Design: each round (every ``interval`` seconds, which is also the metric export interval) does
+one scan of the process table (parents, states; see ``procinfo``) and one psutil ``oneshot()``
+pass per sampled process, and stores the result as a snapshot. The observable instruments'
+callbacks only read the latest snapshot, so an export never touches ``/proc``. When the sampler
+thread is not running, the first callback of a collection takes a fresh round itself.
+
+Counters (CPU time, context switches) are the kernel's cumulative per-process values, so they
+are monotonic per pid; gauges carry the last value. A process that exits, turns zombie or denies
+access is logged once at debug level (logger ``swarmscope.monitor``) and dropped from the
+metrics; zombies stay visible through ``zombies()`` until they are reaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import psutil
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from swarmscope import procinfo
+from swarmscope.conventions import (
+    CONTEXT_SWITCH_TYPE,
+    CPU_MODE,
+    GEN_AI_AGENT_ID,
+    PROCESS_CONTEXT_SWITCHES,
+    PROCESS_CPU_TIME,
+    PROCESS_CPU_UTILIZATION,
+    PROCESS_FD_COUNT,
+    PROCESS_MEMORY_USAGE,
+    PROCESS_MEMORY_VIRTUAL,
+    PROCESS_PID,
+    PROCESS_STATE,
+    PROCESS_THREAD_COUNT,
+    SYSTEM_LOAD_1M,
+    SYSTEM_LOAD_5M,
+    SYSTEM_LOAD_15M,
+    SYSTEM_MEMORY_STATE,
+    SYSTEM_MEMORY_USAGE,
+    SYSTEM_MEMORY_UTILIZATION,
+    SYSTEM_PROCESS_COUNT,
+    UNITS,
+    ContextSwitchType,
+    CpuMode,
+    ProcessState,
+    SystemMemoryState,
+)
+from swarmscope.gcmetrics import GcMetrics
+
+log = logging.getLogger("swarmscope.monitor")
+
+# ProcessSample.status / WatchedProcess.status values.
+RUNNING = "running"  # alive and measured
+ZOMBIE = "zombie"  # exited, not yet reaped by its parent
+GONE = "gone"  # exited (or never existed)
+DENIED = "denied"  # alive, but the OS refuses to let us read it
+
+_MAX_NOTED = 100_000  # bound on the "already logged" memory for long-running monitors
+
+
+@dataclass(slots=True)
+class WatchedProcess:
+    """A process registered with ``watch()``; ``members`` are the pids sampled for it last round."""
+
+    pid: int
+    agent_id: str | None = None
+    agent_name: str | None = None
+    descendants: bool = True
+    status: str = RUNNING
+    members: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class ProcessSample:
+    """One process measured in one round. Only ``status == "running"`` samples carry figures."""
+
+    pid: int
+    root_pid: int
+    agent_id: str | None
+    status: str = RUNNING
+    ppid: int | None = None
+    time: float = field(default_factory=time.time)
+    rss: int = 0
+    vms: int = 0
+    cpu_user: float = 0.0
+    cpu_system: float = 0.0
+    cpu_utilization: float = 0.0
+    threads: int = 0
+    fds: int = 0
+    ctx_voluntary: int = 0
+    ctx_involuntary: int = 0
+
+
+@dataclass(slots=True)
+class _SystemSample:
+    memory: dict[str, int]
+    memory_total: int
+    load: tuple[float, float, float]
+    process_counts: dict[str, int]
+
+
+class _Member:
+    """A process sampled on behalf of a watched root; keeps what the next round needs."""
+
+    __slots__ = ("pid", "start", "root", "proc", "attrs", "user", "system", "voluntary",
+                 "involuntary", "prev_cpu", "prev_wall")  # fmt: skip
+
+    def __init__(self, pid: int, start: float, root: WatchedProcess) -> None:
+        self.pid, self.start, self.root = pid, start, root
+        self.proc = psutil.Process(pid)
+        base: dict[str, str | int] = {PROCESS_PID: pid}
+        if root.agent_id:
+            base[GEN_AI_AGENT_ID] = root.agent_id
+        # Attribute sets are built once per process, not once per point.
+        self.attrs = base
+        self.user = {**base, CPU_MODE: str(CpuMode.USER)}
+        self.system = {**base, CPU_MODE: str(CpuMode.SYSTEM)}
+        self.voluntary = {**base, CONTEXT_SWITCH_TYPE: str(ContextSwitchType.VOLUNTARY)}
+        self.involuntary = {**base, CONTEXT_SWITCH_TYPE: str(ContextSwitchType.INVOLUNTARY)}
+        self.prev_cpu: float | None = None
+        self.prev_wall = 0.0
+
+
+class ResourceMonitor:
+    """Samples watched processes (and their descendants), the system and this interpreter."""
+
+    def __init__(
+        self,
+        meter: Meter,
+        interval: float = 1.0,
+        system: bool = True,
+        python_runtime: bool = True,
+    ) -> None:
+        if not isinstance(interval, int | float) or not interval > 0:
+            raise ValueError(f"interval: the sample interval must be a positive number of "
+                             f"seconds, got {interval!r}")  # fmt: skip
+        self.interval = float(interval)
+        self._system_enabled = system
+        self._cpu_count = os.cpu_count() or 1
+        self._lock = threading.Lock()  # guards _roots
+        self._round_lock = threading.Lock()  # one round at a time
+        self._roots: dict[int, WatchedProcess] = {}
+        self._members: dict[int, _Member] = {}
+        self._noted: set[tuple[int, float, str]] = set()
+        self._denied: set[tuple[int, float]] = set()
+        self._snapshot: list[tuple[ProcessSample, _Member]] = []
+        self._zombies: list[ProcessSample] = []
+        self._system: _SystemSample | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.rounds = 0
+        self.cpu_seconds = 0.0  # CPU time spent in sampling rounds (any thread)
+        self.gc = GcMetrics(meter) if python_runtime else None
+        self._create_instruments(meter)
+
+    # --- registration --------------------------------------------------------------------------
+    def watch(
+        self,
+        pid: int,
+        agent_id: str | None = None,
+        agent_name: str | None = None,
+        descendants: bool = True,
+    ) -> WatchedProcess:
+        """Sample ``pid`` (and, by default, every descendant) from the next round on. Idempotent;
+        a later call updates the agent id/name."""
+        if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+            raise ValueError(f"pid: expected a positive process id, got {pid!r}")
+        with self._lock:
+            watched = self._roots.get(pid)
+            if watched is None:
+                watched = self._roots[pid] = WatchedProcess(pid, agent_id, agent_name, descendants)
+            else:
+                watched.agent_id = agent_id or watched.agent_id
+                watched.agent_name = agent_name or watched.agent_name
+                watched.descendants = descendants
+        return watched
+
+    def unwatch(self, pid: int) -> None:
+        """Stop sampling ``pid`` and its descendants (unknown pids are ignored)."""
+        with self._lock:
+            self._roots.pop(pid, None)
+
+    def watched(self) -> dict[int, WatchedProcess]:
+        with self._lock:
+            return dict(self._roots)
+
+    def zombies(self) -> list[ProcessSample]:
+        """Watched processes or descendants seen as zombies (exited, unreaped) in the last round."""
+        return list(self._zombies)
+
+    # --- background thread ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Sample every ``interval`` seconds in a daemon thread (idempotent)."""
+        if self.running:
+            return
+        if self.gc is not None:
+            self.gc.install()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="swarmscope-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and the GC hook (idempotent); pending GC pauses are recorded."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if self.gc is not None:
+            self.gc.uninstall()
+
+    def _run(self) -> None:
+        deadline = time.monotonic()
+        while True:
+            try:
+                self.sample_once()
+            except Exception:  # a sampler must never take the program down
+                log.debug("sampling round failed", exc_info=True)
+            deadline += self.interval
+            wait = deadline - time.monotonic()
+            if wait < 0:  # fell behind (suspended, overloaded): don't try to catch up
+                deadline, wait = time.monotonic(), 0.0
+            if self._stop.wait(wait):
+                return
+
+    # --- one round -----------------------------------------------------------------------------
+    def sample_once(self) -> list[ProcessSample]:
+        """One synchronous round; returns a sample per process examined (see ``status``)."""
+        with self._round_lock:
+            cpu0 = time.thread_time()
+            with self._lock:
+                roots = list(self._roots.values())
+            table = procinfo.scan() if roots or self._system_enabled else {}
+            samples = self._sample_processes(roots, table)
+            if self._system_enabled:
+                self._system = self._sample_system(table)
+            if self.gc is not None:
+                self.gc.flush()
+            self.rounds += 1
+            self.cpu_seconds += time.thread_time() - cpu0
+            return samples
+
+    def _sample_processes(
+        self, roots: list[WatchedProcess], table: dict[int, procinfo.ProcEntry]
+    ) -> list[ProcessSample]:
+        members = self._membership(roots, table)
+        samples: list[ProcessSample] = []
+        snapshot: list[tuple[ProcessSample, _Member]] = []
+        zombies: list[ProcessSample] = []
+        for member in members.values():
+            entry = table[member.pid]
+            if entry.state == ProcessState.DEFUNCT:
+                sample = self._ended(member, ZOMBIE, entry.ppid)
+                zombies.append(sample)
+            else:
+                sample = self._read(member, entry.ppid)
+                if sample.status == RUNNING:
+                    snapshot.append((sample, member))
+            samples.append(sample)
+        # Processes that were sampled last round and are gone now: reported once.
+        for pid, member in self._members.items():
+            if pid not in members and not _alive(table, pid, member.start):
+                samples.append(self._ended(member, GONE, None))
+        status = {s.pid: s.status for s in samples}
+        for root in roots:
+            root.members = tuple(m.pid for m in members.values() if m.root is root)
+            entry = table.get(root.pid)
+            if root.pid in status:
+                root.status = status[root.pid]
+            elif entry is not None and (root.pid, entry.start) in self._denied:
+                root.status = DENIED
+            elif root.status != GONE:
+                root.status = GONE
+                if root.pid not in self._members:  # not reported above: never seen at all
+                    samples.append(self._root_missing(root))
+        self._members = {
+            pid: m for pid, m in members.items() if status.get(pid) in (RUNNING, ZOMBIE)
+        }
+        self._snapshot = snapshot
+        self._zombies = zombies
+        return samples
+
+    def _root_missing(self, root: WatchedProcess) -> ProcessSample:
+        """A watched pid that is not in the process table: exited, or never existed."""
+        log.debug("watched process %d (agent %s) is gone", root.pid, root.agent_id)
+        return ProcessSample(root.pid, root.pid, root.agent_id, GONE)
+
+    def _membership(
+        self, roots: list[WatchedProcess], table: dict[int, procinfo.ProcEntry]
+    ) -> dict[int, _Member]:
+        """Who is sampled this round, attributed to the nearest watched ancestor.
+
+        A root's tree is its live descendants plus the processes already attributed to it that
+        are still alive: a grandchild reparented to init after its parent exited stays with the
+        agent that started it.
+        """
+        root_pids = {r.pid for r in roots}
+        children = procinfo.children_map(table) if any(r.descendants for r in roots) else {}
+        previous = self._members
+        members: dict[int, _Member] = {}
+        self._denied = {key for key in self._denied if _alive(table, *key)}
+
+        def claim(pid: int, root: WatchedProcess) -> bool:
+            entry = table.get(pid)
+            if entry is None or pid in members or (pid, entry.start) in self._denied:
+                return False
+            old = previous.get(pid)
+            if old is not None and old.start == entry.start and old.root is root:
+                members[pid] = old
+                return True
+            try:
+                members[pid] = _Member(pid, entry.start, root)
+            except psutil.Error:  # exited (or hidden) since the scan
+                return False
+            return True
+
+        for root in roots:
+            frontier: list[int] = []
+            if claim(root.pid, root):
+                frontier.append(root.pid)
+            if not root.descendants:
+                continue
+            for pid, old in previous.items():
+                if old.root is root and pid not in root_pids and _alive(table, pid, old.start):
+                    if claim(pid, root):
+                        frontier.append(pid)
+            while frontier:
+                for child in children.get(frontier.pop(), ()):
+                    if child not in root_pids and claim(child, root):
+                        frontier.append(child)
+        return members
+
+    def _read(self, member: _Member, ppid: int) -> ProcessSample:
+        """One psutil pass over a live process."""
+        proc = member.proc
+        try:
+            with proc.oneshot():
+                mem = proc.memory_info()
+                cpu = proc.cpu_times()
+                threads = proc.num_threads()
+                ctx = proc.num_ctx_switches()
+                fds = proc.num_fds()
+        except psutil.ZombieProcess:
+            return self._ended(member, ZOMBIE, ppid)
+        except psutil.NoSuchProcess:
+            return self._ended(member, GONE, ppid)
+        except psutil.AccessDenied:
+            self._denied.add((member.pid, member.start))
+            return self._ended(member, DENIED, ppid)
+        now = time.monotonic()
+        total = cpu.user + cpu.system
+        if member.prev_cpu is None:
+            # First sight: the average since the process started (psutil's first cpu_percent()
+            # would be a meaningless 0).
+            try:
+                elapsed = time.time() - proc.create_time()
+            except psutil.Error:
+                elapsed = 0.0
+            busy = total
+        else:
+            elapsed = now - member.prev_wall
+            busy = total - member.prev_cpu
+        member.prev_cpu, member.prev_wall = total, now
+        utilization = busy / elapsed / self._cpu_count if elapsed > 0 else 0.0
+        return ProcessSample(
+            member.pid, member.root.pid, member.root.agent_id, RUNNING, ppid,
+            rss=mem.rss, vms=mem.vms, cpu_user=cpu.user, cpu_system=cpu.system,
+            cpu_utilization=min(max(utilization, 0.0), 1.0), threads=threads, fds=fds,
+            ctx_voluntary=ctx.voluntary, ctx_involuntary=ctx.involuntary,
+        )  # fmt: skip
+
+    def _ended(self, member: _Member, status: str, ppid: int | None) -> ProcessSample:
+        """A process that can no longer be measured; logged once per process and status."""
+        key = (member.pid, member.start, status)
+        if key not in self._noted:
+            if len(self._noted) >= _MAX_NOTED:
+                self._noted.clear()
+            self._noted.add(key)
+            log.debug("process %d (agent %s, watched pid %d) is %s; no longer sampled",
+                      member.pid, member.root.agent_id, member.root.pid, status)  # fmt: skip
+        return ProcessSample(member.pid, member.root.pid, member.root.agent_id, status, ppid)
+
+    def _sample_system(self, table: dict[int, procinfo.ProcEntry]) -> _SystemSample | None:
+        try:
+            vm = psutil.virtual_memory()
+            load = os.getloadavg()
+        except (OSError, psutil.Error):
+            log.debug("system figures unavailable", exc_info=True)
+            return None
+        memory = {
+            str(SystemMemoryState.USED): vm.used,
+            str(SystemMemoryState.FREE): vm.free,
+            str(SystemMemoryState.CACHED): getattr(vm, "cached", 0),
+            str(SystemMemoryState.BUFFERS): getattr(vm, "buffers", 0),
+        }
+        return _SystemSample(memory, vm.total, load, procinfo.state_counts(table))
+
+    # --- instruments ---------------------------------------------------------------------------
+    def _create_instruments(self, meter: Meter) -> None:
+        def unit(name: str) -> dict[str, str]:
+            return {"unit": UNITS[name]}
+
+        # Registration order matters: the first process callback refreshes a stale snapshot.
+        meter.create_observable_up_down_counter(
+            PROCESS_MEMORY_USAGE, [self._observe_rss], description="Resident set size",
+            **unit(PROCESS_MEMORY_USAGE))  # fmt: skip
+        meter.create_observable_up_down_counter(
+            PROCESS_MEMORY_VIRTUAL, [self._observe_vms], description="Virtual memory size",
+            **unit(PROCESS_MEMORY_VIRTUAL))  # fmt: skip
+        meter.create_observable_counter(
+            PROCESS_CPU_TIME, [self._observe_cpu_time], description="CPU time by mode",
+            **unit(PROCESS_CPU_TIME))  # fmt: skip
+        meter.create_observable_gauge(
+            PROCESS_CPU_UTILIZATION, [self._observe_cpu_util],
+            description="CPU time per wall time per CPU since the previous sample",
+            **unit(PROCESS_CPU_UTILIZATION))  # fmt: skip
+        meter.create_observable_up_down_counter(
+            PROCESS_THREAD_COUNT, [self._observe_threads], description="Threads",
+            **unit(PROCESS_THREAD_COUNT))  # fmt: skip
+        meter.create_observable_up_down_counter(
+            PROCESS_FD_COUNT, [self._observe_fds], description="Open file descriptors",
+            **unit(PROCESS_FD_COUNT))  # fmt: skip
+        meter.create_observable_counter(
+            PROCESS_CONTEXT_SWITCHES, [self._observe_ctx], description="Context switches by type",
+            **unit(PROCESS_CONTEXT_SWITCHES))  # fmt: skip
+        if not self._system_enabled:
+            return
+        meter.create_observable_up_down_counter(
+            SYSTEM_MEMORY_USAGE, [self._observe_sys_memory], description="Memory by state",
+            **unit(SYSTEM_MEMORY_USAGE))  # fmt: skip
+        meter.create_observable_gauge(
+            SYSTEM_MEMORY_UTILIZATION, [self._observe_sys_memory_util],
+            description="Share of memory by state", **unit(SYSTEM_MEMORY_UTILIZATION))  # fmt: skip
+        for index, name in enumerate((SYSTEM_LOAD_1M, SYSTEM_LOAD_5M, SYSTEM_LOAD_15M)):
+            meter.create_observable_gauge(
+                name, [self._load_callback(index)], description="Load average", **unit(name)
+            )
+        meter.create_observable_up_down_counter(
+            SYSTEM_PROCESS_COUNT, [self._observe_process_count],
+            description="Processes by state", **unit(SYSTEM_PROCESS_COUNT))  # fmt: skip
+
+    def _current(self) -> list[tuple[ProcessSample, _Member]]:
+        # Without the background thread, a collection samples for itself.
+        if not self.running:
+            try:
+                self.sample_once()
+            except Exception:
+                log.debug("sampling round failed", exc_info=True)
+        return self._snapshot
+
+    def _observe_rss(self, _o: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.rss, m.attrs) for s, m in self._current()]
+
+    def _observe_vms(self, _o: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.vms, m.attrs) for s, m in self._snapshot]
+
+    def _observe_cpu_time(self, _o: CallbackOptions) -> Iterable[Observation]:
+        out = []
+        for s, m in self._snapshot:
+            out.append(Observation(s.cpu_user, m.user))
+            out.append(Observation(s.cpu_system, m.system))
+        return out
+
+    def _observe_cpu_util(self, _o: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.cpu_utilization, m.attrs) for s, m in self._snapshot]
+
+    def _observe_threads(self, _o: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.threads, m.attrs) for s, m in self._snapshot]
+
+    def _observe_fds(self, _o: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.fds, m.attrs) for s, m in self._snapshot]
+
+    def _observe_ctx(self, _o: CallbackOptions) -> Iterable[Observation]:
+        out = []
+        for s, m in self._snapshot:
+            out.append(Observation(s.ctx_voluntary, m.voluntary))
+            out.append(Observation(s.ctx_involuntary, m.involuntary))
+        return out
+
+    def _observe_sys_memory(self, _o: CallbackOptions) -> Iterable[Observation]:
+        sys_ = self._system
+        if sys_ is None:
+            return []
+        return [Observation(v, {SYSTEM_MEMORY_STATE: k}) for k, v in sys_.memory.items()]
+
+    def _observe_sys_memory_util(self, _o: CallbackOptions) -> Iterable[Observation]:
+        sys_ = self._system
+        if sys_ is None or not sys_.memory_total:
+            return []
+        total = sys_.memory_total
+        return [Observation(v / total, {SYSTEM_MEMORY_STATE: k}) for k, v in sys_.memory.items()]
+
+    def _load_callback(self, index: int):
+        def observe(_o: CallbackOptions) -> Iterable[Observation]:
+            sys_ = self._system
+            return [] if sys_ is None else [Observation(sys_.load[index])]
+
+        return observe
+
+    def _observe_process_count(self, _o: CallbackOptions) -> Iterable[Observation]:
+        sys_ = self._system
+        if sys_ is None:
+            return []
+        return [Observation(n, {PROCESS_STATE: k}) for k, n in sys_.process_counts.items()]
+
+
+def _alive(table: dict[int, procinfo.ProcEntry], pid: int, start: float) -> bool:
+    entry = table.get(pid)
+    return entry is not None and entry.start == start
