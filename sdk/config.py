@@ -1,0 +1,196 @@
+"""Settings for ``swarmscope.init()``: arguments first, then environment variables, then defaults.
+
+Every setting is validated once, here, so a mistake surfaces as one :class:`ConfigError` that
+names the setting (and its environment variable) instead of a traceback from deep inside an
+exporter thread.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from swarmscope import conventions as c
+
+EXPORTERS = ("file", "otlp", "none")
+PROTOCOLS = ("grpc", "http/protobuf")
+DEFAULT_EXPORT_TIMEOUT_S = 3.0  # an unreachable endpoint must not hold the program for long
+DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+
+# Standard OpenTelemetry variables we read (the OTLP exporters read the rest themselves).
+OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+OTEL_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+OTEL_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+OTEL_TIMEOUT = "OTEL_EXPORTER_OTLP_TIMEOUT"
+# Variables a child process needs to export where its parent does.
+OTEL_PASS_THROUGH = (
+    OTEL_SERVICE_NAME,
+    OTEL_ENDPOINT,
+    OTEL_TRACES_ENDPOINT,
+    OTEL_METRICS_ENDPOINT,
+    OTEL_PROTOCOL,
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    OTEL_TIMEOUT,
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_INSECURE",
+    "OTEL_RESOURCE_ATTRIBUTES",
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value swarmscope cannot work with; the message names the setting."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"invalid setting {setting}: {message}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration of one process's telemetry."""
+
+    service_name: str
+    session_id: str
+    session_inherited: bool  # True when the session id came from a parent process
+    data_dir: Path
+    exporter: str
+    endpoint: str | None
+    protocol: str
+    export_timeout: float
+    sample_interval: float
+    monitor: bool
+    monitored_by: int | None
+    swarm: dict[str, str | int] = field(default_factory=dict)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def _positive_float(value: object, setting: str) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(setting, f"expected a number of seconds, got {value!r}") from None
+    if not number > 0:
+        raise ConfigError(setting, f"must be greater than 0 seconds, got {value!r}")
+    return number
+
+
+def _exporter(exporter: str | None, endpoint: str | None) -> str:
+    chosen = exporter or _env(c.ENV_EXPORTER)
+    if chosen is None:
+        has_endpoint = endpoint or any(
+            _env(v) for v in (OTEL_ENDPOINT, OTEL_TRACES_ENDPOINT, OTEL_METRICS_ENDPOINT)
+        )
+        return "otlp" if has_endpoint else "file"
+    chosen = chosen.lower()
+    if chosen not in EXPORTERS:
+        raise ConfigError(
+            f"exporter ({c.ENV_EXPORTER})",
+            f"unknown exporter {chosen!r}; expected one of {', '.join(EXPORTERS)}",
+        )
+    return chosen
+
+
+def _protocol(protocol: str | None) -> str:
+    chosen = (protocol or _env(OTEL_PROTOCOL) or "grpc").lower()
+    if chosen not in PROTOCOLS:
+        raise ConfigError(
+            f"protocol ({OTEL_PROTOCOL})",
+            f"unsupported protocol {chosen!r}; expected one of {', '.join(PROTOCOLS)}",
+        )
+    return chosen
+
+
+def check_writable_dir(path: Path, setting: str) -> Path:
+    """Create ``path`` if needed and prove a file can be written there (root ignores modes)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(setting, f"directory {str(path)!r} is not writable ({error})") from None
+    return path
+
+
+def _max_agents(value: int | str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError("max_agents", f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError("max_agents", f"must not be negative, got {value!r}")
+    return number
+
+
+def resolve(
+    *,
+    service_name: str | None = None,
+    session_id: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    exporter: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    sample_interval: float | None = None,
+    topology: str | None = None,
+    strategy: str | None = None,
+    max_agents: int | None = None,
+    persistence: str | bool | None = None,
+    monitor: bool = True,
+    export_timeout: float | None = None,
+) -> Settings:
+    """Resolve and validate the settings; raises :class:`ConfigError` naming the bad one."""
+    chosen_exporter = _exporter(exporter, endpoint)
+    interval_raw = sample_interval if sample_interval is not None else _env(c.ENV_SAMPLE_INTERVAL)
+    interval = (
+        c.DEFAULT_SAMPLE_INTERVAL_S
+        if interval_raw is None
+        else _positive_float(interval_raw, f"sample_interval ({c.ENV_SAMPLE_INTERVAL})")
+    )
+    timeout_raw = export_timeout if export_timeout is not None else _env(OTEL_TIMEOUT)
+    # The Python OTLP exporters read OTEL_EXPORTER_OTLP_TIMEOUT as seconds; so do we.
+    timeout = (
+        DEFAULT_EXPORT_TIMEOUT_S
+        if timeout_raw is None
+        else _positive_float(timeout_raw, f"export timeout ({OTEL_TIMEOUT})")
+    )
+    directory = Path(data_dir or _env(c.ENV_DATA_DIR) or c.DEFAULT_DATA_DIR).absolute()
+    if chosen_exporter == "file":
+        check_writable_dir(directory / "sdk", f"data_dir ({c.ENV_DATA_DIR})")
+    inherited = _env(c.ENV_SESSION_ID)
+    monitored_by = _env(c.ENV_MONITORED_BY)
+    swarm: dict[str, str | int] = {}
+    for key, value in (
+        (c.SWARM_TOPOLOGY, topology),
+        (c.SWARM_STRATEGY, strategy),
+        (c.SWARM_PERSISTENCE, persistence),
+    ):
+        if value is not None:
+            swarm[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    agents = _max_agents(max_agents)
+    if agents is not None:
+        swarm[c.SWARM_MAX_AGENTS] = agents
+    return Settings(
+        service_name=service_name or _env(OTEL_SERVICE_NAME) or "swarmscope",
+        session_id=session_id or inherited or uuid.uuid4().hex,
+        session_inherited=session_id is None and inherited is not None,
+        data_dir=directory,
+        exporter=chosen_exporter,
+        endpoint=endpoint,
+        protocol=_protocol(protocol),
+        export_timeout=timeout,
+        sample_interval=interval,
+        monitor=monitor,
+        monitored_by=int(monitored_by) if monitored_by and monitored_by.isdigit() else None,
+        swarm=swarm,
+    )

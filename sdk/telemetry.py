@@ -1,0 +1,515 @@
+"""Tracer and meter providers, exporters and their lifetime for one process.
+
+``init()`` builds them once per process (idempotent) and ``shutdown()`` flushes them within a
+bounded time, explicitly or at interpreter exit. Exporters are wrapped so that telemetry that
+cannot be delivered is reported on the ``swarmscope`` logger (stderr) instead of vanishing, and
+so that a forked child can switch to its own files without touching the parent's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import platform
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from swarmscope import __version__
+from swarmscope import conventions as c
+from swarmscope.config import ConfigError, Settings, check_writable_dir, resolve
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from swarmscope.lifecycle import Session
+
+logger = logging.getLogger("swarmscope")
+
+_LOCK = threading.RLock()
+_STATE: Telemetry | None = None
+_FORK_HOOK_REGISTERED = False
+
+
+def _ensure_log_handler() -> None:
+    """Warnings about lost telemetry must reach a human even if logging was never configured."""
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("swarmscope: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
+# --- exporters that report loss and can be re-pointed after fork ----------------------------
+
+
+class _Loss:
+    """Counts what one exporter failed to deliver; warns once when it starts, sums up at the end."""
+
+    def __init__(self, signal: str, destination: str) -> None:
+        self.signal = signal
+        self.destination = destination
+        self.items = 0
+        self.batches = 0
+
+    def add(self, items: int) -> None:
+        self.batches += 1
+        self.items += items
+        if self.batches == 1:
+            logger.warning(
+                "could not export %d %s to %s; telemetry is being lost "
+                "(a summary follows at shutdown)",
+                items,
+                self.signal,
+                self.destination,
+            )
+
+    def summary(self) -> str | None:
+        if not self.batches:
+            return None
+        return (
+            f"lost {self.items} {self.signal} in {self.batches} failed export(s) "
+            f"to {self.destination}"
+        )
+
+
+class ReportingSpanExporter(SpanExporter):
+    """Delegates to an exporter that can be replaced (fork) and counts spans it failed to send."""
+
+    def __init__(self, inner: SpanExporter, destination: str) -> None:
+        self.inner = inner
+        self.loss = _Loss("spans", destination)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self.inner.export(spans)
+        except Exception as error:  # an exporter must never take the program down
+            logger.debug("span export raised %r", error)
+            result = SpanExportResult.FAILURE
+        if result is not SpanExportResult.SUCCESS:
+            self.loss.add(len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def _count_points(data: MetricsData) -> int:
+    return sum(
+        len(metric.data.data_points)
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+    )
+
+
+class ReportingMetricExporter(MetricExporter):
+    """The metric twin of :class:`ReportingSpanExporter`."""
+
+    def __init__(self, inner: MetricExporter, destination: str) -> None:
+        super().__init__(
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
+        )
+        self.inner = inner
+        self.loss = _Loss("metric points", destination)
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        try:
+            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        except Exception as error:
+            logger.debug("metric export raised %r", error)
+            result = MetricExportResult.FAILURE
+        if result is not MetricExportResult.SUCCESS:
+            self.loss.add(_count_points(metrics_data))
+        return result
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.inner.shutdown(timeout_millis=timeout_millis)
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def sdk_file(data_dir: Path, signal: str, start_ns: int) -> Path:
+    """``<data_dir>/sdk/<signal>.<host>.<pid>.<start_ns>.jsonl``: one file per process, signal."""
+    return data_dir / "sdk" / f"{signal}.{socket.gethostname()}.{os.getpid()}.{start_ns}.jsonl"
+
+
+def _file_exporters(settings: Settings, start_ns: int) -> tuple[Any, Any, dict[str, Path]]:
+    from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
+
+    files = {
+        c.SIGNAL_TRACES: sdk_file(settings.data_dir, c.SIGNAL_TRACES, start_ns),
+        c.SIGNAL_METRICS: sdk_file(settings.data_dir, c.SIGNAL_METRICS, start_ns),
+    }
+    try:
+        spans = FileSpanExporter(files[c.SIGNAL_TRACES])
+        metrics = FileMetricExporter(files[c.SIGNAL_METRICS])
+    except OSError as error:
+        raise ConfigError(f"data_dir ({c.ENV_DATA_DIR})", f"cannot open file: {error}") from None
+    return spans, metrics, files
+
+
+def _otlp_exporters(settings: Settings) -> tuple[Any, Any, str]:
+    timeout = settings.export_timeout
+    if settings.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        spans = OTLPSpanExporter(endpoint=settings.endpoint, timeout=timeout)
+        metrics = OTLPMetricExporter(endpoint=settings.endpoint, timeout=timeout)
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        base = settings.endpoint.rstrip("/") if settings.endpoint else None
+        spans = OTLPSpanExporter(endpoint=base and f"{base}/v1/traces", timeout=timeout)
+        metrics = OTLPMetricExporter(endpoint=base and f"{base}/v1/metrics", timeout=timeout)
+    destination = f"{getattr(spans, '_endpoint', settings.endpoint)} (OTLP {settings.protocol})"
+    return spans, metrics, destination
+
+
+def build_resource(settings: Settings) -> Resource:
+    """Session identity, swarm configuration and the host facts reports need to read figures."""
+    attributes: dict[str, Any] = {
+        c.SERVICE_NAME: settings.service_name,
+        c.SESSION_ID: settings.session_id,
+        c.HOST_NAME: socket.gethostname(),
+        c.HOST_CPU_COUNT: os.cpu_count() or 1,
+        c.HOST_MEMORY_TOTAL: psutil.virtual_memory().total,
+        c.OS_TYPE: platform.system().lower(),
+        c.PROCESS_RUNTIME_NAME: sys.implementation.name,
+        c.PROCESS_RUNTIME_VERSION: platform.python_version(),
+        **settings.swarm,
+    }
+    # Resource.create also merges OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME.
+    return Resource.create(attributes)
+
+
+def _env_parent_context() -> Context | None:
+    """The trace context a parent handed us through TRACEPARENT/TRACESTATE, if any."""
+    carrier = {
+        key.lower(): os.environ[key]
+        for key in (c.ENV_TRACEPARENT, c.ENV_TRACESTATE)
+        if os.environ.get(key)
+    }
+    if "traceparent" not in carrier:
+        return None
+    ctx = TraceContextTextMapPropagator().extract(carrier)
+    return ctx if trace.get_current_span(ctx).get_span_context().is_valid else None
+
+
+def _create_monitor(settings: Settings, meter: Any) -> Any:
+    """The resource sampler, when the monitor module is available and monitoring is wanted."""
+    if not settings.monitor:
+        return None
+    try:
+        from swarmscope.monitor import ResourceMonitor
+    except ModuleNotFoundError as error:
+        if error.name != "swarmscope.monitor":
+            raise
+        return None
+    self_sampled = settings.monitored_by is None  # a parent samples our process otherwise
+    monitor = ResourceMonitor(
+        meter, interval=settings.sample_interval, system=self_sampled, python_runtime=True
+    )
+    if self_sampled:
+        monitor.watch(os.getpid(), agent_id=os.environ.get(c.ENV_AGENT_ID), descendants=False)
+    monitor.start()
+    return monitor
+
+
+class Telemetry:
+    """One process's providers, exporters, monitor and session; see :func:`init`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.start_ns = time.time_ns()
+        self.pid = os.getpid()
+        self.resource = build_resource(settings)
+        self.files: dict[str, Path] = {}
+        self._span_exporter, self._metric_exporter = self._make_exporters()
+        self.tracer_provider = TracerProvider(resource=self.resource, shutdown_on_exit=False)
+        if self._span_exporter is not None:
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(
+                    self._span_exporter,
+                    schedule_delay_millis=min(1000, int(settings.sample_interval * 1000)),
+                    export_timeout_millis=int(settings.export_timeout * 1000),
+                )
+            )
+        readers = []
+        if self._metric_exporter is not None:
+            readers.append(
+                PeriodicExportingMetricReader(
+                    self._metric_exporter,
+                    export_interval_millis=settings.sample_interval * 1000,
+                    export_timeout_millis=settings.export_timeout * 1000,
+                )
+            )
+        self.meter_provider = MeterProvider(
+            resource=self.resource, metric_readers=readers, shutdown_on_exit=False
+        )
+        self.tracer = self.tracer_provider.get_tracer(c.SCOPE_NAME, __version__)
+        self.meter = self.meter_provider.get_meter(c.SCOPE_NAME, __version__)
+        self.parent_context = _env_parent_context()
+        self._set_globals()
+        self.monitor = _create_monitor(settings, self.meter)
+        from swarmscope.lifecycle import Session
+
+        self.session: Session = Session(self)
+        self._closed = False
+
+    # -- construction helpers --
+    def _make_exporters(
+        self,
+    ) -> tuple[ReportingSpanExporter | None, ReportingMetricExporter | None]:
+        if self.settings.exporter == "none":
+            return None, None
+        if self.settings.exporter == "file":
+            spans, metrics, self.files = _file_exporters(self.settings, self.start_ns)
+            destination = str(self.settings.data_dir / "sdk")
+        else:
+            spans, metrics, destination = _otlp_exporters(self.settings)
+        return (
+            ReportingSpanExporter(spans, destination),
+            ReportingMetricExporter(metrics, destination),
+        )
+
+    def _set_globals(self) -> None:
+        """Become the global providers unless the program already chose its own."""
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            trace.set_tracer_provider(self.tracer_provider)
+        from opentelemetry import metrics
+        from opentelemetry.metrics import _internal as metrics_internal
+
+        if isinstance(metrics.get_meter_provider(), metrics_internal._ProxyMeterProvider):
+            metrics.set_meter_provider(self.meter_provider)
+
+    @property
+    def session_id(self) -> str:
+        return self.settings.session_id
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def losses(self) -> list[str]:
+        """Human-readable summaries of telemetry that could not be exported so far."""
+        exporters = (self._span_exporter, self._metric_exporter)
+        return [s for e in exporters if e is not None and (s := e.loss.summary())]
+
+    # -- fork --
+    def after_fork_in_child(self) -> None:
+        """Give the child its own files and sampler; the parent's queues were already dropped."""
+        self.pid = os.getpid()
+        self.start_ns = time.time_ns()
+        if self.settings.exporter == "file" and self._span_exporter and self._metric_exporter:
+            old_spans, old_metrics = self._span_exporter.inner, self._metric_exporter.inner
+            spans, metrics, self.files = _file_exporters(self.settings, self.start_ns)
+            self._span_exporter.inner, self._metric_exporter.inner = spans, metrics
+            for old in (old_spans, old_metrics):  # closes only the child's copy of the fd
+                try:
+                    old.shutdown()
+                except Exception:
+                    pass
+        self.session.after_fork_in_child()
+        if self.monitor is not None:
+            _monitor_after_fork(self.monitor)
+        _register_multiprocessing_flush()
+
+    # -- shutdown --
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Flush and stop everything within ``timeout`` seconds; False when something was cut."""
+        if self._closed:
+            return True
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        try:
+            self.session.finish()
+        except Exception as error:  # cleanup reporting must never break the program's exit
+            logger.warning("session end failed: %r", error)
+        if self.monitor is not None:
+            try:
+                self.monitor.stop()
+            except Exception as error:
+                logger.debug("monitor stop failed: %r", error)
+        done = _run_bounded(
+            [self._shutdown_traces, self._shutdown_metrics], max(0.1, deadline - time.monotonic())
+        )
+        for summary in self.losses():
+            logger.warning(summary)
+        if not done:
+            logger.warning(
+                "telemetry flush did not finish within %.1fs; unsent telemetry for %s was dropped",
+                timeout,
+                self._destination(),
+            )
+        return done
+
+    def _destination(self) -> str:
+        exporter = self._span_exporter
+        return exporter.loss.destination if exporter is not None else "nowhere"
+
+    def _shutdown_traces(self) -> None:
+        self.tracer_provider.force_flush(int(self.settings.export_timeout * 1000))
+        self.tracer_provider.shutdown()
+
+    def _shutdown_metrics(self) -> None:
+        self.meter_provider.shutdown(timeout_millis=self.settings.export_timeout * 1000)
+
+
+def _monitor_after_fork(monitor: Any) -> None:
+    """The child samples itself only: the parent's agents are still the parent's to watch."""
+    reset = getattr(monitor, "after_fork_in_child", None)
+    if reset is not None:
+        reset()
+        return
+    for pid in list(monitor.watched()):
+        monitor.unwatch(pid)
+    monitor.watch(os.getpid(), agent_id=os.environ.get(c.ENV_AGENT_ID), descendants=False)
+    monitor._thread = None  # the parent's sampler thread does not exist in the child
+    monitor.start()
+
+
+def _run_bounded(jobs: list[Callable[[], None]], timeout: float) -> bool:
+    """Run ``jobs`` in parallel daemon threads; True when all finished within ``timeout``."""
+    threads = []
+    for job in jobs:
+
+        def guarded(job: Callable[[], None] = job) -> None:
+            try:
+                job()
+            except Exception as error:
+                logger.debug("shutdown step failed: %r", error)
+
+        thread = threading.Thread(target=guarded, name="swarmscope-shutdown", daemon=True)
+        thread.start()
+        threads.append(thread)
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
+
+
+def _after_fork_in_child() -> None:
+    state = _STATE
+    if state is None:
+        return
+    try:
+        state.after_fork_in_child()
+    except Exception as error:
+        logger.warning("telemetry could not be re-created after fork: %r", error)
+
+
+def _register_multiprocessing_flush() -> None:
+    """multiprocessing's forked children leave through os._exit (no atexit): flush via its hook."""
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.Finalize(None, shutdown, exitpriority=-100)
+
+
+def init(
+    service_name: str | None = None,
+    session_id: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    exporter: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    sample_interval: float | None = None,
+    topology: str | None = None,
+    strategy: str | None = None,
+    max_agents: int | None = None,
+    persistence: str | bool | None = None,
+    monitor: bool = True,
+) -> Telemetry:
+    """Set up tracing, metrics and the resource monitor for this process, once.
+
+    Later calls return the same :class:`Telemetry` (their arguments are ignored) until
+    :func:`shutdown`. Raises :class:`swarmscope.config.ConfigError` naming a bad setting.
+    """
+    global _STATE, _FORK_HOOK_REGISTERED
+    with _LOCK:
+        if _STATE is not None:
+            return _STATE
+        _ensure_log_handler()
+        settings = resolve(
+            service_name=service_name,
+            session_id=session_id,
+            data_dir=data_dir,
+            exporter=exporter,
+            endpoint=endpoint,
+            protocol=protocol,
+            sample_interval=sample_interval,
+            topology=topology,
+            strategy=strategy,
+            max_agents=max_agents,
+            persistence=persistence,
+            monitor=monitor,
+        )
+        _STATE = Telemetry(settings)
+        atexit.register(shutdown)
+        if not _FORK_HOOK_REGISTERED and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _FORK_HOOK_REGISTERED = True
+        return _STATE
+
+
+def get() -> Telemetry:
+    """The current telemetry, initialising it with defaults when needed."""
+    state = _STATE
+    return state if state is not None else init()
+
+
+def current() -> Telemetry | None:
+    """The current telemetry, or None when init() has not run (or shutdown() has)."""
+    return _STATE
+
+
+def shutdown(timeout: float = 5.0) -> bool:
+    """Flush and stop this process's telemetry within ``timeout`` seconds (also run at exit)."""
+    global _STATE
+    with _LOCK:
+        state, _STATE = _STATE, None
+    if state is None:
+        return True
+    atexit.unregister(shutdown)
+    return state.shutdown(timeout)
+
+
+__all__ = [
+    "ConfigError",
+    "ReportingMetricExporter",
+    "ReportingSpanExporter",
+    "Telemetry",
+    "check_writable_dir",
+    "current",
+    "get",
+    "init",
+    "shutdown",
+]
