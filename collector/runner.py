@@ -149,7 +149,10 @@ def validate(settings: CollectorSettings) -> None:
 
 
 def _port_in_use(host: str, port: int) -> bool:
+    """True when something listens on the port. SO_REUSEADDR as Go sets it, so connections
+    lingering in TIME_WAIT after a restart do not count as a taken port."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -241,6 +244,8 @@ def start(settings: CollectorSettings, timeout: float = 30.0) -> RunningCollecto
         if _port_in_use(settings.host, port):
             raise _port_taken_error(settings, port)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    for signal_name in (conv.SIGNAL_TRACES, conv.SIGNAL_METRICS, conv.SIGNAL_LOGS):
+        seal_partial_line(settings.signal_file(signal_name))
     log_path = settings.state_dir / LOG_FILE
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(
@@ -263,6 +268,26 @@ def start(settings: CollectorSettings, timeout: float = 30.0) -> RunningCollecto
         f"the Collector did not report healthy at {settings.health_url} within {timeout:.0f}s; "
         f"see {log_path}"
     )
+
+
+def seal_partial_line(path: Path) -> Path | None:
+    """Move an unfinished last line (the Collector was killed mid-write) out of ``path``.
+
+    The file exporter appends after whatever the file ends with, so without this the first
+    line written after a restart would be glued to the fragment and both would be lost. The
+    fragment goes to ``<file>.partial-<time>`` (which the analyzer does not read), never away.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if data.endswith(b"\n"):
+            return None
+        cut = data.rfind(b"\n") + 1
+        aside = path.with_name(f"{path.name}.partial-{time.strftime('%Y%m%dT%H%M%S')}")
+        aside.write_bytes(data[cut:])
+        handle.truncate(cut)
+    return aside
 
 
 def _startup_failure(
