@@ -238,13 +238,18 @@ def _build(raw: dict[str, Any], origin: str) -> GradingConfig:
 
 @dataclass
 class Finding:
-    """One human-readable observation; severity is info, warning or critical."""
+    """One human-readable observation.
+
+    severity: good (a strength), info, warning or critical (warning and critical flag the
+    dimension). ``recommendation`` is what to do about it, derived from the evidence.
+    """
 
     text: str
     severity: str = "info"
     agent_id: str | None = None
     agent_name: str | None = None
     metric: str | None = None
+    recommendation: str | None = None
 
 
 @dataclass

@@ -1,0 +1,21 @@
+-- Every metric point grading reads, for a list of sessions, oldest first.
+-- Parameters (names come from swarmscope.conventions, never spelled here):
+--   $sessions  VARCHAR[]  the sessions to load
+--   $metrics   VARCHAR[]  the metric names grading uses
+--   $keys      VARCHAR[]  point attributes that tell series of one metric apart
+--                         (cpu.mode, cpython.gc.generation, system.memory.state, process.state);
+--                         the first one present becomes `key`
+-- value: gauge / sum value, or the running sum of a histogram (GC pause seconds).
+SELECT session_id,
+       metric_name,
+       coalesce(pid, -1) AS pid,
+       agent_id,
+       epoch_ns(ts) AS ts_ns,
+       coalesce(value, sum) AS value,
+       temporality,
+       coalesce(attributes[$keys[1]]::VARCHAR, attributes[$keys[2]]::VARCHAR,
+                attributes[$keys[3]]::VARCHAR, attributes[$keys[4]]::VARCHAR) AS key
+FROM metric_points
+WHERE list_contains($sessions, session_id)
+  AND list_contains($metrics, metric_name)
+ORDER BY session_id, ts;

@@ -1,0 +1,22 @@
+-- Session facts for the report's technical details ($sessions VARCHAR[]), from `sessions`
+-- plus the runtime of the orchestrator's resource ($runtime_name, $runtime_version, $os_type)
+-- and how many cleanup audits ($audit_span spans) ran.
+SELECT s.session_id,
+       s.service_name,
+       epoch_ns(s.start_time) AS start_ns,
+       epoch_ns(s.end_time) AS end_ns,
+       s.duration_s,
+       s.topology, s.strategy, s.max_agents, s.persistence,
+       s.host_name, s.cpu_count, s.memory_total,
+       s.agent_count, s.span_count, s.metric_point_count, s.log_count,
+       (SELECT max(r.attributes[$runtime_name]::VARCHAR) FROM resources r
+         WHERE r.session_id = s.session_id) AS runtime_name,
+       (SELECT max(r.attributes[$runtime_version]::VARCHAR) FROM resources r
+         WHERE r.session_id = s.session_id) AS runtime_version,
+       (SELECT max(r.attributes[$os_type]::VARCHAR) FROM resources r
+         WHERE r.session_id = s.session_id) AS os_type,
+       (SELECT count(*) FROM spans sp
+         WHERE sp.session_id = s.session_id AND sp.name = $audit_span) AS audit_spans
+FROM sessions s
+WHERE list_contains($sessions, s.session_id)
+ORDER BY s.start_time;
