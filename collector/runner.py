@@ -145,6 +145,9 @@ def validate(settings: CollectorSettings) -> None:
     if proc.returncode != 0:
         reason = (proc.stderr.strip() or proc.stdout.strip()).removeprefix("Error: ")
         files = ", ".join(str(p) for p in settings.configs)
+        forwarding = any(p.name == FORWARD_CONFIG_FILE for p in settings.configs)
+        if forwarding and not settings.env().get(conv.ENV_FORWARD_ENDPOINT):
+            reason += f"\n(set {conv.ENV_FORWARD_ENDPOINT} or pass --forward host:port)"
         raise CollectorError(f"invalid Collector configuration ({files}):\n{reason}")
 
 
