@@ -71,6 +71,11 @@ class Context:
         pid_text = f"pid {pid}" if pid is not None and pid >= 0 else "pid unknown"
         return f"agent {name} ({pid_text})" if name else f"session process ({pid_text})"
 
+    def short(self, agent_id: str | None, pid: int | None) -> str:
+        """A process named inside a figure's value: ``name, pid N``."""
+        name = self.agent_name(agent_id) or "session process"
+        return f"{name}, pid {pid}" if pid is not None and pid >= 0 else name
+
     @property
     def cores(self) -> int:
         return self.data.cpu_count or 1
@@ -101,6 +106,9 @@ def _dimension(ctx: Context, name: str, values: dict[str, tuple[float, str] | No
         figures.append(FigureScore(key, spec.description or key, float(value), display,
                                    round(spec.score(max(float(value), 0.0)), 1), spec.weight))
     score = weighted_mean([(f.score, f.weight) for f in figures])
+    if score is not None and any(f.severity == "critical" for f in findings):
+        # a leak, orphan or zombie is never "good", however clean the rest looks
+        score = min(score, ctx.cfg.critical_cap)
     score = None if score is None else round(score, 1)
     return DimensionGrade(
         name=name, score=score, grade=letter_grade(score, ctx.cfg.bands),
@@ -327,12 +335,12 @@ def grade_processes(ctx: Context) -> DimensionGrade:
     fds = ctx.data.samples(C.PROCESS_FD_COUNT)
     if len(fds):
         i = int(np.argmax(fds.value))
-        who = ctx.who(fds.agent[i], int(fds.pid[i]))
+        who = ctx.short(fds.agent[i], int(fds.pid[i]))
         values["peak_process_fds"] = (float(fds.value[i]), f"{fds.value[i]:.0f} ({who})")
     threads = ctx.data.samples(C.PROCESS_THREAD_COUNT)
     if len(threads):
         i = int(np.argmax(threads.value))
-        who = ctx.who(threads.agent[i], int(threads.pid[i]))
+        who = ctx.short(threads.agent[i], int(threads.pid[i]))
         values["peak_process_threads"] = (float(threads.value[i]),
                                           f"{threads.value[i]:.0f} ({who})")
     if not np.all(np.isnan(tl.process_count)) and len(tl.process_count):
@@ -412,7 +420,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
         if not cands:
             continue
         v, pid = max(cands)
-        values[fig] = (max(v, 0.0), f"{fmt(v)} ({ctx.who(owner[pid], pid)})")
+        values[fig] = (max(v, 0.0), f"{fmt(v)} ({ctx.short(owner[pid], pid)})")
         spec = ctx.cfg.figure("gc", fig)
         if spec.score(max(v, 0.0)) < ctx.cfg.assessment["good"]:
             findings.append(Finding(
@@ -421,11 +429,11 @@ def grade_gc(ctx: Context) -> DimensionGrade:
                 _gc_advice(fig, ctx.agent_name(owner[pid]) or f"pid {pid}")))
     if heap:
         g, pid = max((v, p) for p, v in heap.items())
-        values["heap_growth"] = (g, f"{g * 100:.1f} % ({ctx.who(owner[pid], pid)})")
+        values["heap_growth"] = (g, f"{g * 100:.1f} % ({ctx.short(owner[pid], pid)})")
     if not any(f.severity == "warning" for f in findings):
         share = values.get("time_share")
         findings.append(Finding(
-            "Garbage collection is quiet" + (f": at most {share[1]} of wall time in GC"
+            "Garbage collection is quiet" + (f": GC pauses take at most {share[1]} of wall time"
                                              if share else "") + ".", "good"))
     return _dimension(ctx, "gc", values, findings)
 
@@ -510,7 +518,7 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
             if excess >= ctx.cfg.figure("cleanup", key).p10:
                 findings.append(Finding(
                     f"{excess:.0f} {label} above baseline after termination "
-                    f"({base:.0f} -> {post:.0f}).", "warning", recommendation=
+                    f"({base:.0f} → {post:.0f}).", "warning", recommendation=
                     f"Release {label} when agents stop: they stay above the baseline."))
     rel = _released_share(tl, ph, tl.session_rss)
     if rel:

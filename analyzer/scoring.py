@@ -135,6 +135,7 @@ class GradingConfig:
     assessment: dict[str, float]
     settle_seconds: float
     leaks: dict[str, Any]
+    critical_cap: float = 69.0
     source: str = "defaults"
 
     def figure(self, dimension: str, key: str) -> FigureSpec:
@@ -230,7 +231,10 @@ def _build(raw: dict[str, Any], origin: str) -> GradingConfig:
     warmup = _number(leaks, "warmup_fraction", origin, "leaks")
     if not 0 <= warmup < 1:
         raise ConfigError(f"{origin}: leaks.warmup_fraction must be in [0, 1)")
-    return GradingConfig(figures, weights, bands, words, settle, leaks, origin)
+    cap = _number(raw["caps"], "critical_finding", origin, "caps")
+    if not 0 <= cap <= 100:
+        raise ConfigError(f"{origin}: caps.critical_finding must be within 0..100")
+    return GradingConfig(figures, weights, bands, words, settle, leaks, cap, origin)
 
 
 # --- the result model ------------------------------------------------------------------------

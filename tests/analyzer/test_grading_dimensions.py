@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from swarmscope import conventions as C
 from swarmscope.analyzer.dimensions import grade_session
 from swarmscope.analyzer.phases import NS, AgentRecord, LeftoverRecord, Samples, SessionData

@@ -1,0 +1,179 @@
+"""The graded session as a Markdown persistence report.
+
+Sections, in the order of a classic hand-written report: executive summary, key findings
+per dimension (with assessment), metrics timeline, strengths, areas for monitoring,
+recommendations (derived from the findings), technical details, conclusion.
+Every string that came from telemetry is escaped so it cannot inject Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .dimensions import MIB, mib
+from .scoring import DimensionGrade, SessionGrade
+
+TITLES = {
+    "memory": "Memory",
+    "cpu": "CPU",
+    "processes": "Processes & resource handles",
+    "gc": "Garbage collection",
+    "cleanup": "Cleanup after termination",
+}
+SECTIONS = ["Executive summary", "Key findings", "Metrics timeline", "Strengths",
+            "Areas for monitoring", "Recommendations", "Technical details", "Conclusion"]
+
+
+def esc(value: object) -> str:
+    """Telemetry text made inert: no HTML tags, no table breaks, one line."""
+    text = str(value)
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"),
+                 ("\r", " "), ("\n", " ")):
+        text = text.replace(a, b)
+    return text
+
+
+def _when(ns: int | None) -> str:
+    if ns is None:
+        return "n/a"
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _score(d: DimensionGrade | SessionGrade) -> str:
+    return "n/a" if d.score is None else f"{d.score:.1f}"
+
+
+def render_markdown(g: SessionGrade) -> str:
+    out: list[str] = []
+    add = out.append
+    add(f"# Swarm resource report: session {esc(g.session)}\n")
+    add(f"Overall grade **{g.grade}** ({_score(g)}/100, {g.assessment}).\n")
+
+    add("## Executive summary\n")
+    n_agents = len(g.agents)
+    duration = g.configuration.get("duration_s")
+    span = f" over {float(duration):.1f} s" if duration else ""
+    add(f"The session ran {n_agents} agent{'s' if n_agents != 1 else ''}{span}"
+        + (f" in a {esc(g.configuration['topology'])} topology"
+           if g.configuration.get("topology") else "") + ". "
+        + _summary_sentence(g) + "\n")
+    add("| Dimension | Grade | Score | Assessment |")
+    add("|---|---|---|---|")
+    for name, d in g.dimensions.items():
+        add(f"| {TITLES[name]} | {d.grade} | {_score(d)} | {d.assessment} |")
+    add(f"| **Overall** | **{g.grade}** | **{_score(g)}** | **{g.assessment}** |\n")
+
+    add("## Key findings\n")
+    for name, d in g.dimensions.items():
+        add(f"### {TITLES[name]}: {d.assessment} ({d.grade}, {_score(d)})\n")
+        for f in d.findings:
+            mark = {"critical": "**CRITICAL** ", "warning": "**WARNING** "}.get(f.severity, "")
+            add(f"- {mark}{esc(f.text)}")
+        if d.figures:
+            add("\n| Figure | Value | Score | Weight |")
+            add("|---|---|---|---|")
+            for fig in d.figures:
+                add(f"| {esc(fig.label)} | {esc(fig.display)} | {fig.score:.1f} | {fig.weight:g} |")
+        if d.not_measured:
+            add("\nNot measured: " + "; ".join(esc(x) for x in d.not_measured) + ".")
+        add("")
+
+    add("## Metrics timeline\n")
+    add("| Phase | Timestamp | System memory | Session memory | Session FDs | Processes "
+        "| Key event |")
+    add("|---|---|---|---|---|---|---|")
+    for r in g.phases:
+        add(f"| {r.phase} | {_when(r.ts_ns)} | {mib(r.system_memory)} | {mib(r.session_memory)} "
+            f"| {_num(r.session_fds)} | {_num(r.process_count)} | {esc(r.event)} |")
+    add("")
+
+    add("## Strengths\n")
+    strengths = [f"{TITLES[n]}: {d.assessment.lower()} ({d.grade})." for n, d in
+                 g.dimensions.items() if d.score is not None and d.assessment == "EXCELLENT"]
+    strengths += [esc(f.text) for d in g.dimensions.values() for f in d.findings
+                  if f.severity == "good"]
+    out.extend(f"- {s}" for s in strengths or ["None stood out in this session."])
+    add("")
+
+    add("## Areas for monitoring\n")
+    watch = [f"**{f.severity.upper()}** {esc(f.text)}" for d in g.dimensions.values()
+             for f in d.findings if f.severity in ("critical", "warning")]
+    watch += [f"{TITLES[n]} graded {d.grade} ({d.assessment.lower()})." for n, d in
+              g.dimensions.items() if d.score is not None and d.assessment in ("MODERATE", "POOR")]
+    watch += [f"Not measured - {esc(x)}" for x in g.not_measured]
+    out.extend(f"- {w}" for w in watch or ["Nothing needs watching beyond the usual."])
+    add("")
+
+    add("## Recommendations\n")
+    recs: list[str] = []
+    for sev in ("critical", "warning"):
+        for d in g.dimensions.values():
+            for f in d.findings:
+                if f.severity == sev and f.recommendation and esc(f.recommendation) not in recs:
+                    recs.append(esc(f.recommendation))
+    if recs:
+        out.extend(f"{i}. {r}" for i, r in enumerate(recs, 1))
+    else:
+        add("No finding calls for a change: keep this session as the baseline to compare "
+            "against (`swarmscope compare`).")
+    add("")
+
+    add("## Technical details\n")
+    add("### System environment\n")
+    env = g.environment
+    for key, label in (("host_name", "Host"), ("os_type", "OS"), ("cpu_count", "CPU cores"),
+                       ("memory_total", "Memory"), ("runtime_name", "Runtime"),
+                       ("runtime_version", "Runtime version"), ("service_name", "Service")):
+        if key in env:
+            value = mib(float(env[key])) if key == "memory_total" else env[key]
+            add(f"- {label}: {esc(value)}")
+    add("\n### Swarm configuration\n")
+    for key, value in g.configuration.items():
+        shown = f"{value:.1f}" if isinstance(value, float) else value
+        add(f"- {key.replace('_', ' ')}: {esc(shown)}")
+    add(f"- session start: {_when(g.start_ns)}; end: {_when(g.end_ns)}")
+    if g.agents:
+        add("\n### Agents\n")
+        add("| Agent | Id | PID | Kind | Exit | Reason | Peak RSS | CPU (cores) | Peak FDs |")
+        add("|---|---|---|---|---|---|---|---|---|")
+        for a in g.agents:
+            add(f"| {esc(a.name)} | {esc(a.agent_id)} | {_id(a.pid)} | {esc(a.kind or '')} "
+                f"| {_id(a.exit_code)} | {esc(a.reason or '')} | {mib(a.peak_rss)} "
+                f"| {_num(a.cpu_cores, 2)} | {_num(a.peak_fds)} |")
+    add(f"\nGrading: control points from {esc(g.config_source)}; scores on a log-normal curve "
+        "(see docs/grading.md).\n")
+
+    add("## Conclusion\n")
+    add(f"Overall grade: **{g.grade}** ({_score(g)}/100, {g.assessment}).\n")
+    for name, d in g.dimensions.items():
+        add(f"- {TITLES[name]}: {d.grade} ({_score(d)}, {d.assessment})")
+    add("")
+    return "\n".join(out)
+
+
+def _num(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    return f"{float(value):,.{digits}f}"
+
+
+def _id(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _summary_sentence(g: SessionGrade) -> str:
+    flagged = [TITLES[n].lower() for n, d in g.dimensions.items() if d.flagged]
+    leaks = sum(len(g.dimensions[n].leaks) for n in ("memory", "processes"))
+    left = len(g.dimensions["cleanup"].orphans) + len(g.dimensions["cleanup"].zombies)
+    parts = []
+    if leaks:
+        parts.append(f"{leaks} leaking series")
+    if left:
+        parts.append(f"{left} process{'es' if left != 1 else ''} left behind")
+    if not flagged:
+        return "No dimension needs attention: resources were managed and released cleanly."
+    return ("Needs attention: " + ", ".join(flagged)
+            + (f" ({'; '.join(parts)})" if parts else "") + ".")
+
+
+__all__ = ["render_markdown", "SECTIONS", "TITLES", "esc", "MIB"]
