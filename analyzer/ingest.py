@@ -1,18 +1,52 @@
-"""Ingest OTLP JSON (Lines or single documents) into the DuckDB session model."""
+"""Ingest OTLP JSON (Lines or single documents) into the DuckDB session model.
+
+Each file is read from where the previous run stopped (byte offset of the last complete
+line, checked against a fingerprint of the file's head), its new complete lines are parsed
+by DuckDB with the explicit structure from ``otlp.py`` and flattened by ``sql/ingest_*.sql``,
+and everything from one file lands in one transaction together with the new offset — so a
+crash or a second run never duplicates a row. Lines that cannot be read are recorded in
+``ingest_errors`` with file, line and reason; the rest of the file lands.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
+from swarmscope import conventions as C
+from swarmscope.analyzer import db, otlp
+
+HEAD_BYTES = 4096  # how much of a file's beginning identifies it
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger single (pretty-printed) documents are refused
+MAX_LINE_BYTES = 512 * 1024 * 1024
+GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
+GROUP_FILES = 256
+TABLES = ("resources", "spans", "metric_points", "logs")
+_SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
+
+
+class IngestError(Exception):
+    """A path that cannot be ingested at all (missing, unreadable)."""
 
 
 @dataclass
 class LineError:
-    """A line that could not be ingested."""
+    """A line (or a record on it) that could not be ingested."""
 
     path: str
-    line: int
+    line: int | None
     reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
 
 
 @dataclass
@@ -21,18 +55,447 @@ class IngestSummary:
 
     files_seen: int = 0
     files_read: int = 0
+    files_unchanged: int = 0
     bytes_read: int = 0
     lines_read: int = 0
-    rows_added: dict[str, int] = field(
-        default_factory=lambda: {"resources": 0, "spans": 0, "metric_points": 0, "logs": 0}
-    )
+    pending_bytes: int = 0  # an incomplete last line, left for the next run
+    rows_added: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     errors: list[LineError] = field(default_factory=list)
 
     @property
     def lines_skipped(self) -> int:
+        """Lines (or records on a line) that were reported instead of stored."""
         return len(self.errors)
 
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows_added.values())
 
-def ingest(paths: list[Path], data_dir: Path | None = None) -> IngestSummary:
-    """Read every OTLP JSON file under ``paths`` into ``<data_dir>/swarmscope.duckdb``."""
-    raise NotImplementedError("ingest is being written")
+
+@dataclass
+class _FileState:
+    generation: int
+    head_sha256: str
+    head_len: int
+    byte_offset: int
+    line_count: int
+    format: str
+    first_ingest: datetime
+
+
+@dataclass
+class _Batch:
+    """The part of one file to read now."""
+
+    path: Path
+    state: _FileState
+    start: int  # byte offset the region starts at
+    end: int  # byte offset after the region's last newline
+    first_line: int  # line number of the region's first line (1-based)
+    head_sha256: str
+    head_len: int
+    format: str
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def ingest(
+    paths: Iterable[Path] | None = None,
+    data_dir: Path | None = None,
+    progress: bool | None = None,
+) -> IngestSummary:
+    """Read every OTLP JSON file under ``paths`` into ``<data_dir>/swarmscope.duckdb``.
+
+    ``paths`` are files or directories (searched recursively for ``*.jsonl`` / ``*.json``);
+    default: the data directory. ``progress`` shows a progress bar (default: when stderr is
+    a terminal). Raises IngestError for a path that is missing or unreadable.
+    """
+    root = db.data_dir_path(data_dir)
+    targets = [Path(p) for p in paths] if paths else [root]
+    if not paths and not root.exists():
+        raise IngestError(f"data directory {root} does not exist (set {C.ENV_DATA_DIR})")
+    files = sorted(set(_discover(targets)))
+    summary = IngestSummary(files_seen=len(files))
+    con = db.connect(root)
+    try:
+        _prepare(con)
+        batches = []
+        for f in files:
+            batch = _plan(con, f, summary)
+            if batch is None:
+                summary.files_unchanged += 1
+            else:
+                batches.append(batch)
+        with _progress_bar(progress, sum(b.size for b in batches)) as advance:
+            for group in _groups(batches):
+                _ingest_group(con, group, summary)
+                advance(sum(b.size for b in group))
+    finally:
+        con.close()
+    return summary
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def _discover(targets: list[Path]) -> Iterator[Path]:
+    for target in targets:
+        if not target.exists():
+            raise IngestError(f"{target}: no such file or directory")
+        if target.is_dir():
+            if not os.access(target, os.R_OK | os.X_OK):
+                raise IngestError(f"{target}: directory is not readable")
+            for p in target.rglob("*"):
+                if p.suffix in C.TELEMETRY_SUFFIXES and p.is_file():
+                    yield p.resolve()
+        else:
+            if not os.access(target, os.R_OK):
+                raise IngestError(f"{target}: file is not readable")
+            yield target.resolve()
+
+
+# --- planning: what is new in a file ---------------------------------------------------------
+
+
+def _load_state(con: duckdb.DuckDBPyConnection, path: Path) -> _FileState | None:
+    row = con.execute(
+        "SELECT generation, head_sha256, head_len, byte_offset, line_count, format, first_ingest"
+        " FROM ingested_files WHERE path = ?",
+        [str(path)],
+    ).fetchone()
+    return _FileState(*row) if row else None
+
+
+def _plan(con: duckdb.DuckDBPyConnection, path: Path, summary: IngestSummary) -> _Batch | None:
+    """The region of ``path`` to read now, or None when nothing new is complete."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(HEAD_BYTES)
+            state = _load_state(con, path)
+            if state is not None and not _same_file(fh, head, size, state):
+                # Replaced or truncated: a new generation, read from the start; rows of the
+                # earlier content stay (they were real data).
+                state = _FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
+            if state is None:
+                state = _FileState(0, "", 0, 0, 0, "", datetime.now(UTC))
+            head_sha = hashlib.sha256(head).hexdigest()
+            if state.format == "document":
+                return None  # unchanged document (a changed one is a new generation)
+            fmt = state.format or _detect_format(fh, path, size)
+            if fmt == "document":
+                return _Batch(path, state, 0, size, 1, head_sha, len(head), fmt)
+            end = _complete_end(fh, state.byte_offset, size)
+    except OSError as exc:
+        summary.errors.append(LineError(str(path), None, f"cannot read: {exc.strerror or exc}"))
+        return None
+    summary.pending_bytes += size - end
+    if end <= state.byte_offset:
+        return None
+    return _Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
+                  len(head), fmt)
+
+
+def _same_file(fh, head: bytes, size: int, state: _FileState) -> bool:
+    if size < state.byte_offset or len(head) < state.head_len:
+        return False
+    return hashlib.sha256(head[: state.head_len]).hexdigest() == state.head_sha256
+
+
+def _detect_format(fh, path: Path, size: int) -> str:
+    """'jsonl' when the first line is a JSON object, else 'document' if the whole file is one
+    (pretty-printed) JSON document, else 'jsonl' (and its bad lines get reported)."""
+    fh.seek(0)
+    first = fh.readline(MAX_LINE_BYTES)
+    try:
+        if isinstance(json.loads(first), dict):
+            return "jsonl"
+    except ValueError:
+        pass
+    if size <= MAX_DOCUMENT_BYTES:
+        fh.seek(0)
+        try:
+            if isinstance(json.loads(fh.read()), dict):
+                return "document"
+        except ValueError:
+            pass
+    return "jsonl"
+
+
+def _complete_end(fh, start: int, size: int) -> int:
+    """Offset just after the last complete line at or after ``start``.
+
+    A last line without a newline counts as complete only when it is a whole JSON object
+    (some writers do not end the file with a newline); otherwise it is being written.
+    """
+    if size <= start:
+        return start
+    pos = size
+    chunk = 1 << 16
+    while pos > start:
+        lo = max(start, pos - chunk)
+        fh.seek(lo)
+        buf = fh.read(pos - lo)
+        nl = buf.rfind(b"\n")
+        if nl >= 0:
+            last_nl_end = lo + nl + 1
+            break
+        pos = lo
+    else:
+        last_nl_end = start
+    if last_nl_end == size:
+        return size
+    fh.seek(last_nl_end)
+    tail = fh.read(size - last_nl_end)
+    try:
+        if isinstance(json.loads(tail), dict):
+            return size
+    except ValueError:
+        pass
+    return last_nl_end
+
+
+# --- loading one batch -----------------------------------------------------------------------
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_sql("ingest_macros"))
+
+
+def _sql(name: str) -> str:
+    return (
+        db.load_sql(name)
+        .replace("$DOCUMENT", otlp.structure_sql("document"))
+        .replace("$ARRAY", otlp.structure_sql("array"))
+        .replace("$KVLIST", otlp.structure_sql("kvlist"))
+    )
+
+
+def _groups(batches: list[_Batch]) -> Iterator[list[_Batch]]:
+    """Small files go through the SQL pipeline together (its fixed cost is per run)."""
+    group: list[_Batch] = []
+    size = 0
+    for batch in batches:
+        group.append(batch)
+        size += batch.size
+        if size >= GROUP_BYTES or len(group) >= GROUP_FILES:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _ingest_group(
+    con: duckdb.DuckDBPyConnection, group: list[_Batch], summary: IngestSummary
+) -> None:
+    """Ingest a group of files in one transaction; if it fails, each file on its own."""
+    errors: list[LineError] = []
+    with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _lines "
+                "(source_file VARCHAR, line_no BIGINT, line VARCHAR)"
+            )
+            lines = [_load_lines(con, b, Path(tmp), errors) for b in group]
+            added = _load_rows(con, errors)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            _save_errors(con, errors, now)
+            for batch, n in zip(group, lines, strict=True):
+                _save_state(con, batch, n, now)
+            con.execute("COMMIT")
+        except (duckdb.Error, OSError, ValueError) as exc:
+            con.execute("ROLLBACK")
+            if len(group) > 1:
+                for batch in group:
+                    _ingest_group(con, [batch], summary)
+            else:
+                summary.errors.append(
+                    LineError(str(group[0].path), None, f"file not ingested: {exc}")
+                )
+            return
+        finally:
+            con.execute("DROP TABLE IF EXISTS _lines")
+    summary.files_read += len(group)
+    summary.bytes_read += sum(b.size for b in group)
+    summary.lines_read += sum(lines)
+    for table, n in added.items():
+        summary.rows_added[table] += n
+    summary.errors.extend(errors)
+
+
+def _read_csv_lines(con: duckdb.DuckDBPyConnection, source: Path, batch: _Batch) -> None:
+    # Each line as one VARCHAR: no delimiter, quote or escape can occur in JSON text.
+    con.execute(
+        "INSERT INTO _lines "
+        "SELECT ?, (row_number() OVER () + ? - 1)::BIGINT AS line_no, line "
+        "FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', "
+        "escape = '', header = false, auto_detect = false, new_line = '\\n', "
+        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES * 2})",
+        [str(batch.path), batch.first_line, str(source)],
+    )
+
+
+def _load_lines(
+    con: duckdb.DuckDBPyConnection, batch: _Batch, tmp: Path, errors: list[LineError]
+) -> int:
+    """Append the batch's lines to the temp table _lines; return how many there were."""
+    region = tmp / f"{len(list(tmp.iterdir()))}.jsonl"
+    if batch.format == "document":
+        doc = json.loads(batch.path.read_bytes())
+        region.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        _read_csv_lines(con, region, batch)
+        return 1
+    with batch.path.open("rb") as fh:
+        fh.seek(batch.start)
+        data = fh.read(batch.size)
+    complete = data.endswith(b"\n")
+    if not complete:
+        data += b"\n"
+    n_lines = data.count(b"\n")
+    source = batch.path
+    if batch.start != 0 or not complete or batch.end != os.path.getsize(batch.path):
+        source = region
+        source.write_bytes(data)
+    try:
+        _read_csv_lines(con, source, batch)
+    except duckdb.Error:
+        # Lines that are not UTF-8 stop the CSV reader: blank them out, report each, retry.
+        region.write_bytes(_blank_undecodable(data, batch, errors))
+        _read_csv_lines(con, region, batch)
+    return n_lines
+
+
+def _blank_undecodable(data: bytes, batch: _Batch, errors: list[LineError]) -> bytes:
+    out = []
+    for i, line in enumerate(data.split(b"\n")[:-1]):
+        try:
+            line.decode("utf-8")
+            out.append(line)
+        except UnicodeDecodeError as exc:
+            errors.append(LineError(str(batch.path), batch.first_line + i,
+                                    f"not UTF-8 text (byte {exc.start})"))
+            out.append(b"")
+    return b"\n".join(out) + b"\n"
+
+
+def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[str, int]:
+    """Run the SQL pipeline over _lines; report what could not be stored."""
+    con.execute(_sql("ingest_parse"))
+    errors.extend(_unparsable_lines(con))
+    for path, line_no in con.execute(
+        "SELECT source_file, line_no FROM _docs WHERE d IS NOT NULL"
+        " AND coalesce(len(d.resourceSpans), 0) + coalesce(len(d.resourceMetrics), 0)"
+        " + coalesce(len(d.resourceLogs), 0) = 0"
+    ).fetchall():
+        errors.append(LineError(path, line_no, "no resourceSpans, resourceMetrics or resourceLogs"))
+    added = dict.fromkeys(TABLES, 0)
+    added["resources"] = con.execute(_sql("ingest_resources")).fetchone()[0]
+    con.execute(_sql("ingest_spans"))
+    con.execute(_sql("ingest_metrics"))
+    con.execute(_sql("ingest_logs"))
+    for path, line_no, name in con.execute(
+        "SELECT source_file, line_no, metric_name FROM _metrics"
+        " WHERE type IS NULL OR metric_name IS NULL"
+    ).fetchall():
+        errors.append(LineError(path, line_no, f"metric {name!r}: no gauge, sum, histogram, "
+                                "exponentialHistogram or summary data (unknown metric type)"))
+    for temp, table in (("_spans", "spans"), ("_points", "metric_points"), ("_logs", "logs")):
+        for path, line_no, reason, n in con.execute(
+            f"SELECT source_file, source_line, problem, count(*) FROM {temp}"
+            " WHERE problem IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall():
+            errors.append(LineError(path, line_no, reason + (f" ({n} records)" if n > 1 else "")))
+        added[table] = con.execute(
+            f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (problem) FROM {temp} "
+            "WHERE problem IS NULL"
+        ).fetchone()[0]
+    for temp in ("_docs", "_res", "_spans", "_metrics", "_points", "_logs"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return added
+
+
+def _unparsable_lines(con: duckdb.DuckDBPyConnection) -> list[LineError]:
+    out = []
+    rows = con.execute(
+        "SELECT l.source_file, l.line_no, l.line FROM _lines l"
+        " JOIN _docs d USING (source_file, line_no) WHERE d.d IS NULL ORDER BY 1, 2"
+    ).fetchall()
+    for path, line_no, text in rows:
+        try:
+            json.loads(text)
+            reason = "not an OTLP JSON object"
+        except ValueError as exc:
+            col = getattr(exc, "colno", None)
+            msg = getattr(exc, "msg", str(exc))
+            reason = f"invalid JSON: {msg}" + (f" at column {col}" if col else "")
+        out.append(LineError(path, line_no, reason))
+    return out
+
+
+def _save_errors(con: duckdb.DuckDBPyConnection, errors: list[LineError], now: datetime) -> None:
+    if errors:
+        con.executemany(
+            "INSERT INTO ingest_errors VALUES (?, ?, ?, ?)",
+            [(e.path, e.line, e.reason, now) for e in errors],
+        )
+
+
+def _save_state(
+    con: duckdb.DuckDBPyConnection, batch: _Batch, lines: int, now: datetime
+) -> None:
+    s = batch.state
+    con.execute(
+        "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            str(batch.path), s.generation, batch.head_sha256, batch.head_len, batch.end,
+            s.line_count + lines, batch.format, _signal_of(batch.path),
+            s.first_ingest.replace(tzinfo=None), now,
+        ],
+    )
+
+
+def _signal_of(path: Path) -> str | None:
+    first = path.name.split(".")[0]
+    return first if first in _SIGNAL_WORDS else None
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+class _progress_bar:
+    """A rich progress bar over bytes, shown only when asked (default: stderr is a TTY)."""
+
+    def __init__(self, show: bool | None, total: int) -> None:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        self._show = console.is_terminal if show is None else show
+        self._total = total
+        self._console = console
+        self._progress = None
+
+    def __enter__(self):
+        if not self._show or self._total == 0:
+            return lambda n: None
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=self._console, transient=True,
+        )
+        self._progress.start()
+        task = self._progress.add_task("ingest", total=self._total)
+        return lambda n: self._progress.advance(task, n)
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,81 @@
+-- Metric data points of the batch, flattened (one row per point of any type), with
+-- `problem` saying why a point or a metric cannot be stored.
+CREATE OR REPLACE TEMP TABLE _metrics AS
+WITH sc AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name, pid AS resource_pid,
+        unnest(scope_metrics) AS sc
+    FROM _res WHERE signal = 'metrics' AND scope_metrics IS NOT NULL
+),
+m AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
+        sc.scope.name AS scope_name, sc.scope.version AS scope_version,
+        unnest(sc.metrics) AS m
+    FROM sc WHERE sc.metrics IS NOT NULL
+)
+SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
+    scope_name, scope_version,
+    m.name AS metric_name,
+    nullif(m.description, '') AS description,
+    coalesce(m.unit, '') AS unit,
+    CASE
+        WHEN m.gauge IS NOT NULL THEN 'gauge'
+        WHEN m.sum IS NOT NULL THEN 'sum'
+        WHEN m.histogram IS NOT NULL THEN 'histogram'
+        WHEN m.exponentialHistogram IS NOT NULL THEN 'exponential_histogram'
+        WHEN m.summary IS NOT NULL THEN 'summary'
+    END AS type,
+    coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
+             m.exponentialHistogram.dataPoints, m.summary.dataPoints) AS points,
+    otlp_temporality(coalesce(m.sum.aggregationTemporality, m.histogram.aggregationTemporality,
+        m.exponentialHistogram.aggregationTemporality,
+        CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END)) AS temporality,
+    CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic
+FROM m;
+
+CREATE OR REPLACE TEMP TABLE _points AS
+WITH p AS (
+    SELECT * EXCLUDE (points), unnest(points) AS p
+    FROM _metrics WHERE type IS NOT NULL AND metric_name IS NOT NULL AND points IS NOT NULL
+),
+f AS (
+    SELECT *, otlp_attrs(p.attributes) AS attributes, otlp_ts(p.timeUnixNano) AS ts FROM p
+)
+SELECT session_id, resource_id, service_name, scope_name, scope_version,
+    metric_name, description, unit, type, temporality, is_monotonic,
+    attributes['gen_ai.agent.id']::VARCHAR AS agent_id,
+    coalesce(TRY_CAST(attributes['process.pid'] AS BIGINT), resource_pid) AS pid,
+    ts,
+    otlp_ts(p.startTimeUnixNano) AS start_ts,
+    CASE WHEN type IN ('gauge', 'sum')
+         THEN coalesce(p.asDouble, p.asInt::DOUBLE, 0.0) END AS value,
+    p.asInt AS value_int,
+    p.asDouble AS value_double,
+    CASE WHEN type NOT IN ('gauge', 'sum') THEN coalesce(p.count, 0) END AS count,
+    CASE WHEN type NOT IN ('gauge', 'sum')
+         THEN coalesce(p.sum, CASE WHEN type = 'summary' THEN 0.0 END) END AS sum,
+    p.min AS min,
+    p.max AS max,
+    CASE WHEN type = 'histogram' THEN coalesce(p.bucketCounts, []) END AS bucket_counts,
+    CASE WHEN type = 'histogram' THEN coalesce(p.explicitBounds, []) END AS explicit_bounds,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.scale, 0) END AS scale,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.zeroCount, 0) END AS zero_count,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.zeroThreshold, 0.0) END
+        AS zero_threshold,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.positive.offset, 0) END
+        AS positive_offset,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.positive.bucketCounts, []) END
+        AS positive_bucket_counts,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.negative.offset, 0) END
+        AS negative_offset,
+    CASE WHEN type = 'exponential_histogram' THEN coalesce(p.negative.bucketCounts, []) END
+        AS negative_bucket_counts,
+    CASE WHEN type = 'summary' THEN coalesce(list_transform(p.quantileValues, q -> {
+        'quantile': coalesce(q.quantile, 0.0), 'value': coalesce(q.value, 0.0)}), []) END
+        AS quantiles,
+    coalesce(p.flags, 0) AS flags,
+    attributes,
+    source_file,
+    line_no AS source_line,
+    CASE WHEN ts IS NULL
+        THEN 'metric ' || metric_name || ': point with missing or invalid timeUnixNano' END AS problem
+FROM f;

@@ -1,0 +1,66 @@
+-- Every resource of the batch with its session. A resource without session.id forms a
+-- session from service.name and service.instance.id (else the file's directory name), see
+-- docs/schema.md "Sessions without session.id".
+CREATE OR REPLACE TEMP TABLE _res AS
+WITH r AS (
+    SELECT source_file, line_no, 'traces' AS signal, unnest(d.resourceSpans) AS r FROM _docs
+    WHERE d.resourceSpans IS NOT NULL
+    UNION ALL
+    SELECT source_file, line_no, 'metrics', unnest(d.resourceMetrics) FROM _docs
+    WHERE d.resourceMetrics IS NOT NULL
+    UNION ALL
+    SELECT source_file, line_no, 'logs', unnest(d.resourceLogs) FROM _docs
+    WHERE d.resourceLogs IS NOT NULL
+),
+a AS (
+    SELECT source_file, line_no, signal, r, otlp_attrs(r.resource.attributes) AS attributes FROM r
+),
+s AS (
+    SELECT *,
+        coalesce(
+            nullif(attributes['session.id']::VARCHAR, ''),
+            coalesce(attributes['service.name']::VARCHAR, 'unknown_service') || '/'
+                || coalesce(attributes['service.instance.id']::VARCHAR,
+                            regexp_extract(source_file, '([^/]*)/[^/]*$', 1))
+        ) AS session_id
+    FROM a
+)
+SELECT source_file, line_no, signal, session_id,
+    md5(session_id || '|' || coalesce(r.schemaUrl, '') || '|'
+        || coalesce(to_json(list_sort(r.resource.attributes))::VARCHAR, '')) AS resource_id,
+    attributes,
+    r.schemaUrl AS schema_url,
+    attributes['service.name']::VARCHAR AS service_name,
+    attributes['service.instance.id']::VARCHAR AS service_instance_id,
+    attributes['host.name']::VARCHAR AS host_name,
+    TRY_CAST(attributes['process.pid'] AS BIGINT) AS pid,
+    attributes['swarm.topology']::VARCHAR AS topology,
+    attributes['swarm.strategy']::VARCHAR AS strategy,
+    TRY_CAST(attributes['swarm.max_agents'] AS BIGINT) AS max_agents,
+    attributes['swarm.persistence']::VARCHAR AS persistence,
+    TRY_CAST(attributes['swarm.host.cpu_count'] AS BIGINT) AS cpu_count,
+    TRY_CAST(attributes['swarm.host.memory_total'] AS BIGINT) AS memory_total,
+    r.scopeSpans AS scope_spans,
+    r.scopeMetrics AS scope_metrics,
+    r.scopeLogs AS scope_logs
+FROM s;
+
+INSERT INTO resources BY NAME
+SELECT resource_id,
+    any_value(session_id) AS session_id,
+    any_value(service_name) AS service_name,
+    any_value(service_instance_id) AS service_instance_id,
+    any_value(host_name) AS host_name,
+    any_value(pid) AS pid,
+    any_value(topology) AS topology,
+    any_value(strategy) AS strategy,
+    any_value(max_agents) AS max_agents,
+    any_value(persistence) AS persistence,
+    any_value(cpu_count) AS cpu_count,
+    any_value(memory_total) AS memory_total,
+    any_value(attributes) AS attributes,
+    any_value(schema_url) AS schema_url,
+    any_value(source_file) AS source_file
+FROM _res
+WHERE resource_id NOT IN (SELECT resource_id FROM resources)
+GROUP BY resource_id;

@@ -1,0 +1,57 @@
+-- Spans of the batch, flattened, with `problem` saying why a span cannot be stored.
+CREATE OR REPLACE TEMP TABLE _spans AS
+WITH sc AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name, unnest(scope_spans) AS sc
+    FROM _res WHERE signal = 'traces' AND scope_spans IS NOT NULL
+),
+sp AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name,
+        sc.scope.name AS scope_name, sc.scope.version AS scope_version,
+        unnest(sc.spans) AS s
+    FROM sc WHERE sc.spans IS NOT NULL
+),
+f AS (
+    SELECT *, otlp_attrs(s.attributes) AS attributes,
+        otlp_id(s.traceId) AS trace_id, otlp_id(s.spanId) AS span_id,
+        otlp_ts(s.startTimeUnixNano) AS start_time, otlp_ts(s.endTimeUnixNano) AS end_time
+    FROM sp
+)
+SELECT session_id, resource_id, service_name, scope_name, scope_version,
+    trace_id, span_id,
+    otlp_id(s.parentSpanId) AS parent_span_id,
+    nullif(s.traceState, '') AS trace_state,
+    coalesce(s.flags, 0) AS flags,
+    coalesce(s.name, '') AS name,
+    otlp_span_kind(s.kind) AS kind,
+    start_time, end_time,
+    epoch_ns(end_time) - epoch_ns(start_time) AS duration_ns,
+    otlp_status(s.status.code) AS status_code,
+    nullif(s.status.message, '') AS status_message,
+    attributes['gen_ai.operation.name']::VARCHAR AS operation,
+    attributes['gen_ai.agent.id']::VARCHAR AS agent_id,
+    attributes['gen_ai.agent.name']::VARCHAR AS agent_name,
+    TRY_CAST(attributes['process.pid'] AS BIGINT) AS pid,
+    TRY_CAST(attributes['process.parent_pid'] AS BIGINT) AS parent_pid,
+    TRY_CAST(attributes['process.exit.code'] AS BIGINT) AS exit_code,
+    attributes['swarm.agent.termination_reason']::VARCHAR AS termination_reason,
+    TRY_CAST(attributes['swarm.process.signal'] AS BIGINT) AS exit_signal,
+    attributes['error.type']::VARCHAR AS error_type,
+    attributes['swarm.task.name']::VARCHAR AS task_name,
+    attributes['swarm.task.id']::VARCHAR AS task_id,
+    attributes,
+    coalesce(list_transform(s.events, e -> {
+        'time': otlp_ts(e.timeUnixNano), 'name': e.name,
+        'attributes': otlp_attrs(e.attributes)}), []) AS events,
+    coalesce(list_transform(s.links, l -> {
+        'trace_id': otlp_id(l.traceId), 'span_id': otlp_id(l.spanId),
+        'trace_state': nullif(l.traceState, ''),
+        'attributes': otlp_attrs(l.attributes)}), []) AS links,
+    source_file,
+    line_no AS source_line,
+    CASE
+        WHEN NOT otlp_valid_id(trace_id, 32) THEN 'span: missing or invalid traceId'
+        WHEN NOT otlp_valid_id(span_id, 16) THEN 'span: missing or invalid spanId'
+        WHEN start_time IS NULL THEN 'span: missing or invalid startTimeUnixNano'
+        WHEN end_time IS NULL THEN 'span: missing or invalid endTimeUnixNano'
+    END AS problem
+FROM f;
