@@ -48,6 +48,7 @@ _LAZY = {
     "task": "swarmscope.lifecycle",
     "current_agent": "swarmscope.lifecycle",
     "child_env": "swarmscope.lifecycle",
+    "instrument": "swarmscope.instrumentation",
 }
 
 if TYPE_CHECKING:
