@@ -135,10 +135,13 @@ class ReportingMetricExporter(MetricExporter):
         )
         self.inner = inner
         self.loss = _Loss("metric points", destination)
+        self.closed = False
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
+        if self.closed:  # a reader revived by fork after shutdown: nothing to report
+            return MetricExportResult.FAILURE
         try:
             result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         except Exception as error:
@@ -149,6 +152,7 @@ class ReportingMetricExporter(MetricExporter):
         return result
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.closed = True
         self.inner.shutdown(timeout_millis=timeout_millis)
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
@@ -356,7 +360,7 @@ class Telemetry:
             logger.warning("session end failed: %r", error)
         if self.monitor is not None:
             try:
-                self.monitor.stop()
+                self.monitor.stop(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
             except Exception as error:
                 logger.debug("monitor stop failed: %r", error)
         done = _run_bounded(
@@ -390,6 +394,11 @@ def _monitor_after_fork(monitor: Any) -> None:
     if reset is not None:
         reset()
         return
+    # A lock held by the parent's sampler thread at fork time stays held forever in the child.
+    fresh = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+    for name, value in list(vars(monitor).items()):
+        if type(value) in fresh:
+            setattr(monitor, name, fresh[type(value)]())
     for pid in list(monitor.watched()):
         monitor.unwatch(pid)
     monitor.watch(os.getpid(), agent_id=os.environ.get(c.ENV_AGENT_ID), descendants=False)
