@@ -1,11 +1,12 @@
 """The resource monitor: a background sampler that measures agent processes, their
 descendants and the system, and publishes the figures as OpenTelemetry metrics.
 
-Design: each round (every ``interval`` seconds, which is also the metric export interval) does
-one scan of the process table (parents, states; see ``procinfo``) and one psutil ``oneshot()``
-pass per sampled process, and stores the result as a snapshot. The observable instruments'
-callbacks only read the latest snapshot, so an export never touches ``/proc``. When the sampler
-thread is not running, the first callback of a collection takes a fresh round itself.
+Design: each round (every ``interval`` seconds, which is also the metric export interval)
+refreshes one process table shared by all watched agents (parents, states; see ``procinfo``)
+and does one psutil ``oneshot()`` pass per sampled process, and stores the result as a
+snapshot. The observable instruments' callbacks only read the latest snapshot, so an export
+never touches ``/proc``. When the sampler thread is not running, the first callback of a
+collection takes a fresh round itself.
 
 Counters (CPU time, context switches) are the kernel's cumulative per-process values, so they
 are monotonic per pid; gauges carry the last value. A process that exits, turns zombie or denies
@@ -48,7 +49,6 @@ from swarmscope.conventions import (
     UNITS,
     ContextSwitchType,
     CpuMode,
-    ProcessState,
     SystemMemoryState,
 )
 from swarmscope.gcmetrics import GcMetrics
@@ -146,6 +146,7 @@ class ResourceMonitor:
         self._lock = threading.Lock()  # guards _roots
         self._round_lock = threading.Lock()  # one round at a time
         self._roots: dict[int, WatchedProcess] = {}
+        self._table = procinfo.ProcessTable()
         self._members: dict[int, _Member] = {}
         self._noted: set[tuple[int, float, str]] = set()
         self._denied: set[tuple[int, float]] = set()
@@ -239,7 +240,9 @@ class ResourceMonitor:
             cpu0 = time.thread_time()
             with self._lock:
                 roots = list(self._roots.values())
-            table = procinfo.scan() if roots or self._system_enabled else {}
+            # Per-state counts need every state afresh; descendants only need the new pids.
+            full = self._system_enabled
+            table = self._table.refresh(full) if roots or full else {}
             samples = self._sample_processes(roots, table)
             if self._system_enabled:
                 self._system = self._sample_system(table)
@@ -256,15 +259,14 @@ class ResourceMonitor:
         samples: list[ProcessSample] = []
         snapshot: list[tuple[ProcessSample, _Member]] = []
         zombies: list[ProcessSample] = []
+        by_root: dict[int, list[int]] = {}
         for member in members.values():
-            entry = table[member.pid]
-            if entry.state == ProcessState.DEFUNCT:
-                sample = self._ended(member, ZOMBIE, entry.ppid)
+            by_root.setdefault(member.root.pid, []).append(member.pid)
+            sample = self._read(member, table[member.pid].ppid)
+            if sample.status == RUNNING:
+                snapshot.append((sample, member))
+            elif sample.status == ZOMBIE:
                 zombies.append(sample)
-            else:
-                sample = self._read(member, entry.ppid)
-                if sample.status == RUNNING:
-                    snapshot.append((sample, member))
             samples.append(sample)
         # Processes that were sampled last round and are gone now: reported once.
         for pid, member in self._members.items():
@@ -272,7 +274,7 @@ class ResourceMonitor:
                 samples.append(self._ended(member, GONE, None))
         status = {s.pid: s.status for s in samples}
         for root in roots:
-            root.members = tuple(m.pid for m in members.values() if m.root is root)
+            root.members = tuple(by_root.get(root.pid, ()))
             entry = table.get(root.pid)
             if root.pid in status:
                 root.status = status[root.pid]
@@ -323,16 +325,20 @@ class ResourceMonitor:
                 return False
             return True
 
+        carried: dict[int, list[_Member]] = {}  # previous members by root, looked up once
+        for old in previous.values():
+            carried.setdefault(old.root.pid, []).append(old)
         for root in roots:
             frontier: list[int] = []
             if claim(root.pid, root):
                 frontier.append(root.pid)
             if not root.descendants:
                 continue
-            for pid, old in previous.items():
-                if old.root is root and pid not in root_pids and _alive(table, pid, old.start):
-                    if claim(pid, root):
-                        frontier.append(pid)
+            for old in carried.get(root.pid, ()):
+                if old.root is not root or old.pid in root_pids:
+                    continue
+                if _alive(table, old.pid, old.start) and claim(old.pid, root):
+                    frontier.append(old.pid)
             while frontier:
                 for child in children.get(frontier.pop(), ()):
                     if child not in root_pids and claim(child, root):
@@ -340,10 +346,16 @@ class ResourceMonitor:
         return members
 
     def _read(self, member: _Member, ppid: int) -> ProcessSample:
-        """One psutil pass over a live process."""
+        """One psutil pass over a process (its stat file is read once for all fields).
+
+        ``ppid`` comes from the process table (psutil's ``ppid()`` re-reads the process to guard
+        against pid reuse, which the table's start times already do)."""
         proc = member.proc
         try:
             with proc.oneshot():
+                # The table's state may be that of an earlier round: ask afresh.
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    return self._ended(member, ZOMBIE, ppid)
                 mem = proc.memory_info()
                 cpu = proc.cpu_times()
                 threads = proc.num_threads()

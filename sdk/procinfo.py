@@ -3,9 +3,13 @@
 The resource monitor needs, each round, the descendants of every watched agent and the number
 of processes per state on the system. ``psutil.Process.children(recursive=True)`` scans the
 whole process table on every call, so calling it once per watched agent costs one full scan per
-agent; one shared scan per round serves all agents, ``system.process.count`` and zombie
-detection at once. On Linux the scan reads ``/proc/<pid>/stat`` with raw ``os`` calls (about
-half the cost of ``open()``); elsewhere it falls back to ``psutil.process_iter``.
+agent; one shared ``ProcessTable`` per monitor serves all agents and ``system.process.count``.
+
+A process's parent only changes when it is reparented, and a new descendant is always a new
+pid, so between rounds only the stat of *new* pids must be read to find descendants; a full
+re-read is needed only for the per-state counts. On Linux the table reads ``/proc/<pid>/stat``
+with raw ``os`` calls (about half the cost of ``open()``); elsewhere it asks
+``psutil.process_iter``.
 """
 
 from __future__ import annotations
@@ -50,38 +54,59 @@ class ProcEntry(NamedTuple):
     start: float
 
 
+_LINUX = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+class ProcessTable:
+    """The process table, refreshed in place; entries of known pids are reused unless ``full``."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, ProcEntry] = {}
+
+    def refresh(self, full: bool = True) -> dict[int, ProcEntry]:
+        """Every process on the system now. Without ``full``, states and parents of pids seen
+        before are those of their first sight (enough for descendant discovery)."""
+        if not _LINUX:
+            self.entries = _scan_psutil()
+            return self.entries
+        old, new = self.entries, {}
+        for name in os.listdir(b"/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            entry = None if full else old.get(pid)
+            if entry is None:
+                entry = _read_stat(name)
+                if entry is None:  # exited since listdir
+                    continue
+            new[pid] = entry
+        self.entries = new
+        return new
+
+
 def scan() -> dict[int, ProcEntry]:
     """Every process on the system right now: pid -> (ppid, state, start)."""
-    if sys.platform.startswith("linux") and os.path.isdir("/proc/self"):
-        return _scan_proc()
-    return _scan_psutil()
+    return ProcessTable().refresh(full=True)
 
 
-def _scan_proc() -> dict[int, ProcEntry]:
-    table: dict[int, ProcEntry] = {}
-    oopen, oread, oclose, rdonly = os.open, os.read, os.close, os.O_RDONLY
-    states = _LINUX_STATES
-    for name in os.listdir(b"/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            fd = oopen(b"/proc/" + name + b"/stat", rdonly)
-        except OSError:  # exited between listdir and open
-            continue
-        try:
-            data = oread(fd, 2048)
-        except OSError:
-            continue
-        finally:
-            oclose(fd)
-        # The command name (field 2) may contain spaces and parentheses: split after the last ")".
-        fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
-        if len(fields) < 20:
-            continue
-        table[int(name)] = ProcEntry(
-            int(fields[1]), states.get(fields[0], ProcessState.SLEEPING), float(fields[19])
-        )
-    return table
+def _read_stat(name: bytes) -> ProcEntry | None:
+    try:
+        fd = os.open(b"/proc/" + name + b"/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 2048)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    # The command name (field 2) may contain spaces and parentheses: split after the last ")".
+    fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
+    if len(fields) < 20:
+        return None
+    return ProcEntry(
+        int(fields[1]), _LINUX_STATES.get(fields[0], ProcessState.SLEEPING), float(fields[19])
+    )
 
 
 def _scan_psutil() -> dict[int, ProcEntry]:

@@ -352,3 +352,17 @@ def test_bad_interval_names_the_setting(interval) -> None:
 def test_bad_pid_names_the_argument(monitor: ResourceMonitor, pid) -> None:
     with pytest.raises(ValueError, match="pid"):
         monitor.watch(pid)
+
+
+def test_descendants_born_later_are_found_without_full_rescans(child: Child) -> None:
+    """With system metrics off the table only reads new pids; late descendants still appear."""
+    mon = ResourceMonitor(MeterProvider().get_meter("t"), system=False, python_runtime=False)
+    mon.watch(child.pid, agent_id="late")
+    assert [s.pid for s in mon.sample_once()] == [child.pid]
+    grandchild = int(child.do("spawn"))
+    assert by_pid(mon.sample_once(), grandchild).agent_id == "late"
+    psutil.Process(grandchild).kill()
+    _wait_zombie(grandchild)  # the child never reaps it
+    assert by_pid(mon.sample_once(), grandchild).status == ZOMBIE
+    assert [z.pid for z in mon.zombies()] == [grandchild]
+    assert by_pid(mon.sample_once(), child.pid).status == RUNNING
