@@ -461,6 +461,12 @@ class SwarmscopeConfigurator:
     so spans made through the plain OpenTelemetry API land in the session's files as well."""
 
     def configure(self, **kwargs: Any) -> None:
+        # "configurator not loaded, swarmscope already loaded" is the intended outcome
+        import logging
+
+        logging.getLogger("opentelemetry.instrumentation.auto_instrumentation._load").addFilter(
+            lambda record: "swarmscope already loaded" not in record.getMessage()
+        )
         if not _defer_init():
             import swarmscope
 
