@@ -140,12 +140,12 @@ def _leaks(ctx: Context, metric: str, kind: str, label: str,
     return leaks, tested
 
 
-def _released_share(tl: Timeline, ph: Phases, arr: np.ndarray) -> tuple[float, float, float,
-                                                                        float] | None:
+def _released_share(tl: Timeline, ph: Phases, arr: np.ndarray,
+                    kind: str) -> tuple[float, float, float, float] | None:
     """(baseline, peak, post, unreleased share) of a session total, if post was observed."""
     if ph.post_termination is None or np.all(np.isnan(arr)):
         return None
-    base = tl.at(ph.baseline, arr) if ph.baseline is not None else 0.0
+    base = tl.at(ph.baseline, tl.own[kind] if ph.baseline_estimated else arr)
     post = tl.at(ph.post_termination, arr)
     peak = float(np.nanmax(arr))
     if base is None or post is None:
@@ -179,7 +179,7 @@ def grade_memory(ctx: Context) -> DimensionGrade:
         g, agent_id, pid = max(growth)
         values["agent_rss_growth"] = (g, f"{g * 100:.1f} % ({ctx.agent_name(agent_id)})")
     tl, ph = ctx.tl, ctx.ph
-    rel = _released_share(tl, ph, tl.session_rss)
+    rel = _released_share(tl, ph, tl.session_rss, "rss")
     if rel:
         base, peak, post, unreleased = rel
         values["unreleased"] = (unreleased, pct(unreleased))
@@ -321,7 +321,7 @@ def grade_processes(ctx: Context) -> DimensionGrade:
             findings.append(Finding(f"No handle leak: none of {tested + t_tested} agent FD/thread "
                                     "series grows with a significant, material trend.", "good"))
     tl, ph = ctx.tl, ctx.ph
-    rel = _released_share(tl, ph, tl.session_fds)
+    rel = _released_share(tl, ph, tl.session_fds, "fds")
     if rel:
         base, peak, post, unreleased = rel
         values["fds_unreleased"] = (unreleased, pct(unreleased))
@@ -508,19 +508,19 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
                 "warning", a.agent_id, a.name, None,
                 f"Terminate {a.name} explicitly (Agent.terminate()) or record its exit "
                 "(Agent.record_exit()) so its end is known."))
-    for key, arr, label, unit in (("fd_excess", tl.session_fds, "FDs", ""),
-                                  ("thread_excess", tl.session_threads, "threads", "")):
-        rel = _released_share(tl, ph, arr)
+    for key, arr, label, kind in (("fd_excess", tl.session_fds, "FDs", "fds"),
+                                  ("thread_excess", tl.session_threads, "threads", "threads")):
+        rel = _released_share(tl, ph, arr, kind)
         if rel:
             base, _, post, _ = rel
             excess = max(post - base, 0.0)
-            values[key] = (excess, f"{excess:.0f}{unit}")
+            values[key] = (excess, f"{excess:.0f}")
             if excess >= ctx.cfg.figure("cleanup", key).p10:
                 findings.append(Finding(
                     f"{excess:.0f} {label} above baseline after termination "
                     f"({base:.0f} → {post:.0f}).", "warning", recommendation=
                     f"Release {label} when agents stop: they stay above the baseline."))
-    rel = _released_share(tl, ph, tl.session_rss)
+    rel = _released_share(tl, ph, tl.session_rss, "rss")
     if rel:
         base, peak, post, _ = rel
         excess = max(post - base, 0.0) / (base if base > 0 else max(peak, 1.0))

@@ -173,29 +173,43 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _column(cols: dict[str, Any], name: str, fill: Any) -> np.ndarray:
+    """A fetched column as a plain array; NULLs (masked entries) become ``fill``."""
+    col = cols[name]
+    if isinstance(col, np.ma.MaskedArray):
+        out = np.asarray(col.data, dtype=object if fill is None else col.dtype).copy()
+        out[np.ma.getmaskarray(col)] = fill
+        return out
+    return np.asarray(col)
+
+
 def _split_points(data: dict[str, SessionData], cols: dict[str, Any]) -> None:
     if not len(cols["ts_ns"]):
         return
-    session = np.asarray(cols["session_id"], dtype=object)
-    metric = np.asarray(cols["metric_name"], dtype=object)
-    group = np.char.add(session.astype(str), np.char.add("\x00", metric.astype(str)))
+    session = _column(cols, "session_id", None).astype(object)
+    metric = _column(cols, "metric_name", None).astype(object)
+    group = np.array([f"{a}\x1f{b}" for a, b in zip(session, metric, strict=True)], dtype=object)
     order = np.argsort(group, kind="stable")  # keeps time order inside a group
     group = group[order]
     bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
-    arrays = {k: np.asarray(cols[k])[order] for k in ("ts_ns", "value", "pid", "agent_id", "key",
-                                                      "temporality")}
+    arrays = {
+        "ts_ns": _column(cols, "ts_ns", 0).astype(np.int64)[order],
+        "value": _column(cols, "value", np.nan).astype(float)[order],
+        "pid": _column(cols, "pid", -1).astype(np.int64)[order],
+        "agent_id": _column(cols, "agent_id", None).astype(object)[order],
+        "key": _column(cols, "key", None).astype(object)[order],
+        "temporality": _column(cols, "temporality", None).astype(object)[order],
+    }
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        sid, name = str(group[lo]).split("\x00", 1)
+        sid, name = str(group[lo]).split("\x1f", 1)
         sl = slice(lo, hi)
-        value = np.asarray(arrays["value"][sl], dtype=float)
-        temporality = arrays["temporality"][lo]
         data[sid].metrics[name] = Samples(
-            ts=np.asarray(arrays["ts_ns"][sl], dtype=np.int64),
-            value=np.nan_to_num(value, nan=0.0),
-            pid=np.asarray(arrays["pid"][sl], dtype=np.int64),
-            agent=np.asarray(arrays["agent_id"][sl], dtype=object),
-            key=np.asarray(arrays["key"][sl], dtype=object),
-            cumulative=temporality != "DELTA",
+            ts=arrays["ts_ns"][sl],
+            value=np.nan_to_num(arrays["value"][sl], nan=0.0),
+            pid=arrays["pid"][sl],
+            agent=arrays["agent_id"][sl].copy(),
+            key=arrays["key"][sl],
+            cumulative=arrays["temporality"][lo] != "DELTA",
         )
 
 
@@ -232,6 +246,8 @@ class Timeline:
     system_memory: np.ndarray  # bytes used
     load_per_core: np.ndarray
     interval_s: float
+    # the same totals over processes that belong to no agent (baseline when none came first)
+    own: dict[str, np.ndarray] = field(default_factory=dict)
 
     def at(self, i: int | None, arr: np.ndarray) -> float | None:
         if i is None or not len(arr) or np.isnan(arr[i]):
@@ -248,25 +264,39 @@ def sample_interval_ns(samples: Samples) -> int:
 
 
 def _grid(ts: np.ndarray, interval_ns: int) -> np.ndarray:
-    """Distinct sampling rounds: points closer than a third of the interval are one round."""
+    """Distinct sampling rounds: points within a tenth of the interval are one round."""
     ts = np.unique(ts)
     if not len(ts):
         return ts
     keep = [ts[0]]
     for t in ts[1:]:
-        if t - keep[-1] > interval_ns // 3:
+        if t - keep[-1] > interval_ns // 10:
             keep.append(t)
     return np.asarray(keep, dtype=np.int64)
 
 
-def asof_sum(samples: Samples, grid: np.ndarray, stale_ns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per grid time: sum over processes of their latest sample, and how many processes."""
+def asof_sum(samples: Samples, grid: np.ndarray, stale_ns: int,
+             agents_only: bool | None = None,
+             ended: dict[str, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid time: sum over processes of their latest sample, and how many processes.
+
+    A sample is carried forward for at most ``stale_ns``, and never past the terminate of the
+    process's agent (``ended``: agent id -> terminate ns) unless it was taken after it.
+    ``agents_only`` False sums only processes that belong to no agent (the orchestrator).
+    """
     total = np.zeros(len(grid))
     count = np.zeros(len(grid))
+    ended = ended or {}
     for s in samples.by_pid().values():
-        idx = np.searchsorted(s.ts, grid + stale_ns // 4, side="right") - 1
+        owners = [a for a in s.agent if a is not None]
+        if agents_only is False and owners:
+            continue
+        idx = np.searchsorted(s.ts, grid + stale_ns // 25, side="right") - 1
         ok = idx >= 0
         ok[ok] &= (grid[ok] - s.ts[idx[ok]]) <= stale_ns
+        cutoff = ended.get(owners[-1]) if owners else None
+        if cutoff is not None:
+            ok[ok] &= (grid[ok] <= cutoff) | (s.ts[idx[ok]] > cutoff)
         total[ok] += s.value[idx[ok]]
         count[ok] += 1
     if len(samples) == 0:
@@ -281,7 +311,7 @@ def asof_single(samples: Samples, grid: np.ndarray, stale_ns: int) -> np.ndarray
         return out
     order = np.argsort(samples.ts, kind="stable")
     ts, val = samples.ts[order], samples.value[order]
-    idx = np.searchsorted(ts, grid + stale_ns // 4, side="right") - 1
+    idx = np.searchsorted(ts, grid + stale_ns // 25, side="right") - 1
     ok = idx >= 0
     ok[ok] &= (grid[ok] - ts[idx[ok]]) <= stale_ns
     out[ok] = val[idx[ok]]
@@ -293,18 +323,27 @@ def build_timeline(data: SessionData) -> Timeline:
     interval = sample_interval_ns(rss if len(rss) else data.samples(C.SYSTEM_LOAD_1M))
     all_ts = np.concatenate([s.ts for s in data.metrics.values()] or [np.empty(0, np.int64)])
     grid = _grid(rss.ts if len(rss) else all_ts, interval)
-    stale = int(interval * 2.5)
-    session_rss, count = asof_sum(rss, grid, stale)
-    fds, _ = asof_sum(data.samples(C.PROCESS_FD_COUNT), grid, stale)
-    threads, _ = asof_sum(data.samples(C.PROCESS_THREAD_COUNT), grid, stale)
-    cpu, _ = asof_sum(data.samples(C.PROCESS_CPU_UTILIZATION), grid, stale)
+    stale = int(interval * 1.5)
+    ended = {a.agent_id: a.terminate_ns for a in data.agents if a.terminate_ns is not None}
+    session_rss, count = asof_sum(rss, grid, stale, ended=ended)
+    fds, _ = asof_sum(data.samples(C.PROCESS_FD_COUNT), grid, stale, ended=ended)
+    threads, _ = asof_sum(data.samples(C.PROCESS_THREAD_COUNT), grid, stale, ended=ended)
+    cpu, _ = asof_sum(data.samples(C.PROCESS_CPU_UTILIZATION), grid, stale, ended=ended)
     cores = data.cpu_count or 1
     sysmem = data.samples(C.SYSTEM_MEMORY_USAGE).with_key(str(C.SystemMemoryState.USED))
     load = asof_single(data.samples(C.SYSTEM_LOAD_1M), grid, stale * 4) / cores
     if not len(rss):
         count[:] = np.nan
+    own_rss, own_count = asof_sum(rss, grid, stale, agents_only=False)
+    own = {
+        "rss": own_rss,
+        "count": own_count,
+        "fds": asof_sum(data.samples(C.PROCESS_FD_COUNT), grid, stale, agents_only=False)[0],
+        "threads": asof_sum(data.samples(C.PROCESS_THREAD_COUNT), grid, stale,
+                            agents_only=False)[0],
+    }
     return Timeline(grid, session_rss, fds, threads, cpu * cores, count,
-                    asof_single(sysmem, grid, stale), load, interval / NS)
+                    asof_single(sysmem, grid, stale), load, interval / NS, own)
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -324,6 +363,9 @@ class Phases:
     pre_termination: int | None = None
     post_termination: int | None = None
     settle_observed: bool = False
+    # No sample before the first spawn: the baseline is the session's own processes (those of
+    # no agent) at the first sample - what the session held before its agents existed.
+    baseline_estimated: bool = False
 
 
 def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
@@ -336,7 +378,8 @@ def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
         return ph
     if ph.first_spawn_ns is not None:
         before = np.flatnonzero(g < ph.first_spawn_ns)
-        ph.baseline = int(before[-1]) if len(before) else None
+        ph.baseline = int(before[-1]) if len(before) else 0
+        ph.baseline_estimated = not len(before)
     end_active = ph.first_terminate_ns or int(g[-1])
     start_active = max(spawns) if spawns else int(g[0])
     during = np.flatnonzero((g >= start_active) & (g < end_active))
@@ -374,17 +417,20 @@ def timeline_rows(data: SessionData, tl: Timeline, ph: Phases) -> list[PhaseRow]
         "post-termination": (f"{ph.settle_s:g} s after the last terminate" if ph.settle_observed
                              else "after the last terminate (settle window not fully observed)"),
     }
+    if ph.baseline_estimated:
+        events["baseline"] = "estimated: the session's own processes at the first sample"
     rows = []
     for phase, idx in (("baseline", ph.baseline), ("agents active", ph.active),
                        ("peak", ph.peak), ("pre-termination", ph.pre_termination),
                        ("post-termination", ph.post_termination)):
+        own = phase == "baseline" and ph.baseline_estimated
         rows.append(PhaseRow(
             phase=phase,
             ts_ns=int(tl.ts[idx]) if idx is not None else None,
             system_memory=tl.at(idx, tl.system_memory),
-            session_memory=tl.at(idx, tl.session_rss),
-            session_fds=tl.at(idx, tl.session_fds),
-            process_count=tl.at(idx, tl.process_count),
+            session_memory=tl.at(idx, tl.own["rss"] if own else tl.session_rss),
+            session_fds=tl.at(idx, tl.own["fds"] if own else tl.session_fds),
+            process_count=tl.at(idx, tl.own["count"] if own else tl.process_count),
             event=events[phase] if idx is not None else "no samples in this phase",
         ))
     return rows

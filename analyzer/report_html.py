@@ -1,0 +1,197 @@
+"""The graded session as one self-contained, offline HTML page.
+
+Tables and findings are rendered here with every telemetry string HTML-escaped. Charts
+(memory, CPU, FDs, process count, with spawn/terminate markers) are drawn in the browser by
+a small inline script into SVG from a JSON block; the script only ever sets ``textContent``,
+never markup, and the JSON is escaped so no value can close its ``<script>`` element.
+No external resource is referenced: the file works from disk with no network.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from .dimensions import mib
+from .report_md import TITLES
+from .scoring import SessionGrade
+
+CHARTS = [
+    ("memory", "Session memory (MiB)", [("memory_mib", "session RSS")]),
+    ("cpu", "CPU", [("cpu_cores", "session CPU (cores)"), ("load_per_core", "load / core")]),
+    ("fds", "Open file descriptors", [("fds", "session FDs")]),
+    ("processes", "Processes", [("processes", "session processes")]),
+]
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;
+color:#1d2430;padding:0 1rem}
+h1{font-size:1.5rem}h2{border-bottom:1px solid #d8dde5;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #d8dde5;padding:.25rem .5rem;
+text-align:left;vertical-align:top}th{background:#f3f5f8}
+.grade{font-weight:700;font-size:1.1rem}.critical{color:#b3261e;font-weight:600}
+.warning{color:#9a5b00;font-weight:600}.good{color:#1b6e3a}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:1rem}
+figure{margin:0;border:1px solid #d8dde5;border-radius:6px;padding:.5rem}
+figcaption{font-weight:600;margin-bottom:.3rem}svg{width:100%;height:auto;display:block}
+.legend span{margin-right:1rem;font-size:.85rem}
+"""
+
+# Draws every chart from the JSON block; only textContent and attributes are ever set.
+_JS = r"""
+(function () {
+  var NS = "http://www.w3.org/2000/svg";
+  var data = JSON.parse(document.getElementById("series").textContent);
+  var colors = ["#2458c6", "#c65a24", "#2a8a4a"];
+  function el(name, attrs, parent) {
+    var e = document.createElementNS(NS, name);
+    for (var k in attrs) { e.setAttribute(k, String(attrs[k])); }
+    if (parent) { parent.appendChild(e); }
+    return e;
+  }
+  function draw(svg) {
+    var keys = svg.getAttribute("data-series").split(",");
+    var W = 600, H = 220, L = 50, R = 10, T = 10, B = 30;
+    var t = data.t || [];
+    var tmax = Math.max.apply(null, t.concat([1]));
+    var ymax = 0, drawn = 0;
+    keys.forEach(function (k) {
+      (data[k] || []).forEach(function (v) { if (v !== null && v > ymax) { ymax = v; } });
+    });
+    if (ymax <= 0) { ymax = 1; }
+    function x(v) { return L + (W - L - R) * v / tmax; }
+    function y(v) { return H - B - (H - T - B) * v / ymax; }
+    el("rect", {x: L, y: T, width: W - L - R, height: H - T - B, fill: "none",
+                stroke: "#c9ced6"}, svg);
+    [0, 0.5, 1].forEach(function (f) {
+      var label = el("text", {x: L - 4, y: y(ymax * f) + 4, "text-anchor": "end",
+                              "font-size": 10}, svg);
+      label.textContent = (ymax * f).toPrecision(3);
+    });
+    var xl = el("text", {x: W - R, y: H - 8, "text-anchor": "end", "font-size": 10}, svg);
+    xl.textContent = tmax.toFixed(1) + " s";
+    (data.markers || []).forEach(function (m) {
+      var line = el("line", {x1: x(m.t), x2: x(m.t), y1: T, y2: H - B,
+                             stroke: m.kind === "spawn" ? "#2a8a4a" : "#b3261e",
+                             "stroke-dasharray": "3,3", "class": "marker " + m.kind}, svg);
+      var title = el("title", {}, line);
+      title.textContent = m.kind + " " + m.agent + " at " + m.t + " s";
+    });
+    keys.forEach(function (k, i) {
+      var d = "", pen = "M";
+      (data[k] || []).forEach(function (v, j) {
+        if (v === null) { pen = "M"; return; }
+        d += pen + x(t[j]).toFixed(1) + "," + y(v).toFixed(1) + " ";
+        pen = "L";
+      });
+      if (d) {
+        el("path", {d: d, fill: "none", stroke: colors[i % colors.length],
+                    "stroke-width": 1.5, "class": "series", "data-key": k}, svg);
+        drawn += 1;
+      }
+    });
+    svg.setAttribute("data-rendered", drawn ? "true" : "empty");
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("svg.chart"), draw);
+  document.body.setAttribute("data-charts", "rendered");
+})();
+"""
+
+
+def _json_for_script(value: object) -> str:
+    """JSON that is safe inside <script>: no '<', '>' or '&' survive literally."""
+    text = json.dumps(value, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _score(score: float | None) -> str:
+    return "n/a" if score is None else f"{score:.1f}"
+
+
+def render_html(g: SessionGrade) -> str:
+    e = escape
+    parts: list[str] = [
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        f"<title>swarmscope report: {e(g.session)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Swarm resource report: session <code>{e(g.session)}</code></h1>",
+        f"<p class=\"grade\">Overall grade {e(g.grade)} ({_score(g.score)}/100, "
+        f"{e(g.assessment)})</p>",
+        "<h2>Executive summary</h2><table><tr><th>Dimension</th><th>Grade</th><th>Score</th>"
+        "<th>Assessment</th></tr>",
+    ]
+    for name, d in g.dimensions.items():
+        parts.append(f"<tr><td>{TITLES[name]}</td><td>{e(d.grade)}</td><td>{_score(d.score)}"
+                     f"</td><td>{e(d.assessment)}</td></tr>")
+    parts.append("</table>")
+
+    parts.append("<h2>Timeline</h2><div class=\"charts\">")
+    for key, title, series in CHARTS:
+        legend = "".join(f"<span style=\"color:{c}\">&#9632; {e(label)}</span>" for (_, label), c
+                         in zip(series, ("#2458c6", "#c65a24", "#2a8a4a"), strict=False))
+        keys = ",".join(k for k, _ in series)
+        parts.append(
+            f"<figure><figcaption>{e(title)}</figcaption>"
+            f"<svg class=\"chart\" id=\"chart-{key}\" data-series=\"{keys}\""
+            f" viewBox=\"0 0 600 220\" role=\"img\" aria-label=\"{e(title)}\"></svg>"
+            f"<div class=\"legend\">{legend}<span style=\"color:#2a8a4a\">&#8942; spawn</span>"
+            f"<span style=\"color:#b3261e\">&#8942; terminate</span></div></figure>")
+    parts.append("</div><noscript>Charts need JavaScript; the tables below hold the same "
+                 "figures.</noscript>")
+
+    parts.append("<h2>Key findings</h2>")
+    for name, d in g.dimensions.items():
+        parts.append(f"<h3>{TITLES[name]}: {e(d.assessment)} ({e(d.grade)}, "
+                     f"{_score(d.score)})</h3><ul>")
+        for f in d.findings:
+            parts.append(f"<li class=\"{e(f.severity)}\">{e(f.text)}</li>")
+        parts.append("</ul>")
+        if d.figures:
+            parts.append("<table><tr><th>Figure</th><th>Value</th><th>Score</th>"
+                         "<th>Weight</th></tr>")
+            for fig in d.figures:
+                parts.append(f"<tr><td>{e(fig.label)}</td><td>{e(fig.display)}</td>"
+                             f"<td>{fig.score:.1f}</td><td>{fig.weight:g}</td></tr>")
+            parts.append("</table>")
+        if d.not_measured:
+            parts.append("<p>Not measured: " + e("; ".join(d.not_measured)) + ".</p>")
+
+    parts.append("<h2>Metrics timeline</h2><table><tr><th>Phase</th><th>System memory</th>"
+                 "<th>Session memory</th><th>Session FDs</th><th>Processes</th>"
+                 "<th>Key event</th></tr>")
+    for r in g.phases:
+        parts.append(
+            f"<tr><td>{e(r.phase)}</td><td>{mib(r.system_memory)}</td>"
+            f"<td>{mib(r.session_memory)}</td><td>{_n(r.session_fds)}</td>"
+            f"<td>{_n(r.process_count)}</td><td>{e(r.event)}</td></tr>")
+    parts.append("</table>")
+
+    recs = [f.recommendation for d in g.dimensions.values() for f in d.findings
+            if f.severity in ("critical", "warning") and f.recommendation]
+    parts.append("<h2>Recommendations</h2>")
+    if recs:
+        parts.append("<ol>" + "".join(f"<li>{e(r)}</li>" for r in dict.fromkeys(recs))
+                     + "</ol>")
+    else:
+        parts.append("<p>No finding calls for a change.</p>")
+
+    parts.append("<h2>Agents</h2><table><tr><th>Agent</th><th>Id</th><th>PID</th><th>Exit</th>"
+                 "<th>Reason</th><th>Peak RSS</th><th>CPU (cores)</th></tr>")
+    for a in g.agents:
+        parts.append(
+            f"<tr><td>{e(a.name)}</td><td>{e(a.agent_id)}</td><td>{_n(a.pid, sep=False)}</td>"
+            f"<td>{_n(a.exit_code, sep=False)}</td><td>{e(a.reason or '')}</td>"
+            f"<td>{mib(a.peak_rss)}</td><td>{_n(a.cpu_cores, 2)}</td></tr>")
+    parts.append("</table><h2>Technical details</h2><ul>")
+    for k, v in {**g.environment, **g.configuration}.items():
+        parts.append(f"<li>{e(k.replace('_', ' '))}: {e(str(v))}</li>")
+    parts.append("</ul>")
+    parts.append(f"<script type=\"application/json\" id=\"series\">{_json_for_script(g.series)}"
+                 f"</script><script>{_JS}</script></body></html>\n")
+    return "\n".join(parts)
+
+
+def _n(value: float | int | None, digits: int = 0, sep: bool = True) -> str:
+    if value is None:
+        return "n/a"
+    return f"{float(value):,.{digits}f}" if sep else f"{float(value):.{digits}f}"
