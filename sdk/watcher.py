@@ -20,13 +20,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
+import typer  # the CLI imports it anyway; the command annotations need it at runtime
 from swarmscope import conventions as c
 from swarmscope import proctree as pt
-
-if TYPE_CHECKING:
-    import typer
 
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
@@ -443,8 +441,6 @@ def attach_process(
 
 
 def register(app: typer.Typer) -> None:
-    import typer
-
     @app.command(
         "run",
         context_settings={"allow_interspersed_args": False},
@@ -467,7 +463,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--poll", help="Seconds between process-tree scans."),
         ] = DEFAULT_POLL_INTERVAL_S,
     ) -> None:
-        """Run CMD and record its whole process tree: swarmscope run [options] -- CMD ..."""
+        """Run CMD and record its whole process tree (put -- before CMD)."""
         raise typer.Exit(
             run_command(
                 list(command),
