@@ -43,15 +43,9 @@ class GcMetrics:
     """GC and heap instruments for this interpreter; ``install()`` starts timing GC pauses."""
 
     def __init__(self, meter: Meter, agent_id: str | None = None) -> None:
-        self._pid = os.getpid()
-        agent_id = agent_id if agent_id is not None else os.environ.get(ENV_AGENT_ID)
-        self._base: dict[str, str | int] = {PROCESS_PID: self._pid}
-        if agent_id:
-            self._base[GEN_AI_AGENT_ID] = agent_id
-        # Generation attributes are fixed: build them once, not on every collection.
-        self._gen_attrs = [{**self._base, GC_GENERATION: g} for g in range(3)]
+        self._agent_id = agent_id
         self._pending: deque[tuple[int, float]] = deque(maxlen=_MAX_PENDING)
-        self._started: float | None = None
+        self._bind_to_this_process()
         self._installed = False
 
         meter.create_observable_counter(
@@ -76,6 +70,22 @@ class GcMetrics:
             HEAP_ALLOCATED_BLOCKS, [self._observe_heap], unit=UNITS[HEAP_ALLOCATED_BLOCKS],
             description="Memory blocks currently allocated by the interpreter",
         )  # fmt: skip
+
+    def _bind_to_this_process(self) -> None:
+        self._pid = os.getpid()
+        agent_id = self._agent_id if self._agent_id is not None else os.environ.get(ENV_AGENT_ID)
+        self._base: dict[str, str | int] = {PROCESS_PID: self._pid}
+        if agent_id:
+            self._base[GEN_AI_AGENT_ID] = agent_id
+        # Generation attributes are fixed: build them once, not on every collection.
+        self._gen_attrs = [{**self._base, GC_GENERATION: g} for g in range(3)]
+        self._pending.clear()
+        self._started: float | None = None
+
+    def after_fork_in_child(self) -> None:
+        """Report as the child from now on: its pid, its agent id, none of the parent's pauses.
+        The inherited ``gc.callbacks`` hook stays and starts timing for the child."""
+        self._bind_to_this_process()
 
     # --- pause timing --------------------------------------------------------------------------
     @property

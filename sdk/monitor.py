@@ -29,6 +29,7 @@ from swarmscope import procinfo
 from swarmscope.conventions import (
     CONTEXT_SWITCH_TYPE,
     CPU_MODE,
+    ENV_AGENT_ID,
     GEN_AI_AGENT_ID,
     PROCESS_CONTEXT_SWITCHES,
     PROCESS_CPU_TIME,
@@ -218,6 +219,31 @@ class ResourceMonitor:
             thread.join(timeout)
         if self.gc is not None:
             self.gc.uninstall()
+
+    def after_fork_in_child(self) -> None:
+        """Make this monitor usable in a forked child (call from ``os.register_at_fork``).
+
+        Locks held by the parent's sampler thread at fork time would stay held forever and the
+        thread itself does not exist here: both are replaced. The parent's agents remain the
+        parent's to watch; if the parent sampled its own process, the child samples itself."""
+        parent = os.getppid()
+        own = self._roots.get(parent)
+        was_running = self._thread is not None
+        self._lock = threading.Lock()
+        self._round_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._roots, self._members, self._snapshot, self._zombies = {}, {}, [], []
+        self._noted, self._denied = set(), set()
+        self._table = procinfo.ProcessTable()
+        self._system = None
+        self.rounds, self.cpu_seconds = 0, 0.0
+        if self.gc is not None:
+            self.gc.after_fork_in_child()
+        if own is not None:
+            self.watch(os.getpid(), agent_id=os.environ.get(ENV_AGENT_ID), descendants=False)
+        if was_running:
+            self.start()
 
     def _run(self) -> None:
         deadline = time.monotonic()

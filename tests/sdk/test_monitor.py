@@ -366,3 +366,46 @@ def test_descendants_born_later_are_found_without_full_rescans(child: Child) -> 
     assert by_pid(mon.sample_once(), grandchild).status == ZOMBIE
     assert [z.pid for z in mon.zombies()] == [grandchild]
     assert by_pid(mon.sample_once(), child.pid).status == RUNNING
+
+
+def test_forked_child_gets_a_working_monitor_of_its_own(reader: InMemoryMetricReader) -> None:
+    """Forked while a round holds the lock: the child's monitor must not hang and must sample
+    the child only, with the child's pid on its GC points."""
+    provider = MeterProvider(metric_readers=[reader])
+    mon = ResourceMonitor(provider.get_meter("t"), interval=0.05)
+    mon.watch(os.getpid(), agent_id="parent-agent", descendants=False)
+    mon.start()
+    read_end, write_end = os.pipe()
+    with mon._round_lock:  # as if the sampler thread were mid-round at fork time
+        pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            mon.after_fork_in_child()
+            samples = mon.sample_once()
+            gc_pid = mon.gc._gen_attrs[0]["process.pid"] if mon.gc else None
+            report = [
+                str(sorted(mon.watched()) == [os.getpid()]),
+                str([s.pid for s in samples] == [os.getpid()]),
+                str(gc_pid == os.getpid()),
+                str(mon.running),
+            ]
+            os.write(write_end, ",".join(report).encode())
+            mon.stop()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    deadline = time.monotonic() + 60
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child hung")
+        time.sleep(0.02)
+    with os.fdopen(read_end) as pipe:
+        assert pipe.read() == "True,True,True,True"
+    assert sorted(mon.watched()) == [os.getpid()]  # the parent is untouched
+    mon.stop()
+    provider.shutdown()
