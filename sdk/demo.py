@@ -94,7 +94,7 @@ def _show(run: Any) -> None:
 
     sdk_dir = run.data_dir / "sdk"
     files = sorted(sdk_dir.glob("*.jsonl"))
-    table = Table(title=f"Telemetry in {sdk_dir}", title_justify="left", show_edge=False)
+    table = Table(title="Telemetry files", title_justify="left", show_edge=False)
     for column, justify in (("file", "left"), ("exports", "right"), ("bytes", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for path in files:
@@ -102,9 +102,9 @@ def _show(run: Any) -> None:
     console.print(table)
     console.print(
         f"\nsession [bold]{run.session_id}[/]: {len(run.agents)} agents in {run.seconds:.1f}s; "
-        f"{len(files)} OTLP JSON Lines files (one per process and signal) under "
-        f"[bold]{run.data_dir}[/]"
+        f"{len(files)} OTLP JSON Lines files (one per process and signal) in",
     )
+    console.print(f"  [bold]{sdk_dir}[/]", soft_wrap=True)
 
 
 def demo(
