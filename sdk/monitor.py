@@ -174,13 +174,15 @@ class ResourceMonitor:
         if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
             raise ValueError(f"pid: expected a positive process id, got {pid!r}")
         with self._lock:
-            watched = self._roots.get(pid)
-            if watched is None:
-                watched = self._roots[pid] = WatchedProcess(pid, agent_id, agent_name, descendants)
-            else:
-                watched.agent_id = agent_id or watched.agent_id
-                watched.agent_name = agent_name or watched.agent_name
-                watched.descendants = descendants
+            old = self._roots.get(pid)
+            if old is not None:
+                agent_id = agent_id or old.agent_id
+                agent_name = agent_name or old.agent_name
+                if (agent_id, agent_name, descendants) == (old.agent_id, old.agent_name,
+                                                           old.descendants):  # fmt: skip
+                    return old
+            # A new record: processes attributed to the old one are re-read with the new id.
+            watched = self._roots[pid] = WatchedProcess(pid, agent_id, agent_name, descendants)
         return watched
 
     def unwatch(self, pid: int) -> None:

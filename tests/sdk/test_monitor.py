@@ -409,3 +409,15 @@ def test_forked_child_gets_a_working_monitor_of_its_own(reader: InMemoryMetricRe
     assert sorted(mon.watched()) == [os.getpid()]  # the parent is untouched
     mon.stop()
     provider.shutdown()
+
+
+def test_a_later_agent_id_reaches_the_points(monitor: ResourceMonitor, child: Child) -> None:
+    grandchild = int(child.do("spawn"))
+    monitor.watch(child.pid)
+    assert {s.agent_id for s in monitor.sample_once()} == {None}
+    monitor.watch(child.pid, agent_id="named-later")
+    samples = monitor.sample_once()
+    assert {s.pid: s.agent_id for s in samples} == {
+        child.pid: "named-later",
+        grandchild: "named-later",
+    }
