@@ -179,7 +179,7 @@ def _file_exporters(settings: Settings, start_ns: int) -> tuple[Any, Any, dict[s
     return spans, metrics, files
 
 
-def _otlp_exporters(settings: Settings) -> tuple[Any, Any, str]:
+def _otlp_exporters(settings: Settings) -> tuple[Any, Any]:
     timeout = settings.export_timeout
     if settings.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -194,8 +194,11 @@ def _otlp_exporters(settings: Settings) -> tuple[Any, Any, str]:
         base = settings.endpoint.rstrip("/") if settings.endpoint else None
         spans = OTLPSpanExporter(endpoint=base and f"{base}/v1/traces", timeout=timeout)
         metrics = OTLPMetricExporter(endpoint=base and f"{base}/v1/metrics", timeout=timeout)
-    destination = f"{getattr(spans, '_endpoint', settings.endpoint)} (OTLP {settings.protocol})"
-    return spans, metrics, destination
+    return spans, metrics
+
+
+def _destination(exporter: Any, settings: Settings) -> str:
+    return f"{getattr(exporter, '_endpoint', settings.endpoint)} (OTLP {settings.protocol})"
 
 
 def build_resource(settings: Settings) -> Resource:
@@ -297,12 +300,14 @@ class Telemetry:
             return None, None
         if self.settings.exporter == "file":
             spans, metrics, self.files = _file_exporters(self.settings, self.start_ns)
-            destination = str(self.settings.data_dir / "sdk")
+            to_spans = to_metrics = str(self.settings.data_dir / "sdk")
         else:
-            spans, metrics, destination = _otlp_exporters(self.settings)
+            spans, metrics = _otlp_exporters(self.settings)
+            to_spans = _destination(spans, self.settings)
+            to_metrics = _destination(metrics, self.settings)
         return (
-            ReportingSpanExporter(spans, destination),
-            ReportingMetricExporter(metrics, destination),
+            ReportingSpanExporter(spans, to_spans),
+            ReportingMetricExporter(metrics, to_metrics),
         )
 
     def _set_globals(self) -> None:
