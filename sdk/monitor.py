@@ -149,7 +149,7 @@ class ResourceMonitor:
         self._roots: dict[int, WatchedProcess] = {}
         self._table = procinfo.ProcessTable()
         self._members: dict[int, _Member] = {}
-        self._noted: set[tuple[int, float, str]] = set()
+        self._noted: set[tuple[int | str, float, str]] = set()
         self._denied: set[tuple[int, float]] = set()
         self._snapshot: list[tuple[ProcessSample, _Member]] = []
         self._zombies: list[ProcessSample] = []
@@ -250,16 +250,24 @@ class ResourceMonitor:
     def _run(self) -> None:
         deadline = time.monotonic()
         while True:
-            try:
-                self.sample_once()
-            except Exception:  # a sampler must never take the program down
-                log.debug("sampling round failed", exc_info=True)
+            self._safe_round()
             deadline += self.interval
             wait = deadline - time.monotonic()
             if wait < 0:  # fell behind (suspended, overloaded): don't try to catch up
                 deadline, wait = time.monotonic(), 0.0
             if self._stop.wait(wait):
                 return
+
+    def _safe_round(self) -> None:
+        """A round that never raises: a sampler must not take the program down. A failure that
+        repeats every round is logged once."""
+        try:
+            self.sample_once()
+        except Exception as error:
+            key = ("round", 0.0, repr(error))
+            if key not in self._noted:
+                self._noted.add(key)
+                log.debug("sampling round failed", exc_info=True)
 
     # --- one round -----------------------------------------------------------------------------
     def sample_once(self) -> list[ProcessSample]:
@@ -491,10 +499,7 @@ class ResourceMonitor:
     def _current(self) -> list[tuple[ProcessSample, _Member]]:
         # Without the background thread, a collection samples for itself.
         if not self.running:
-            try:
-                self.sample_once()
-            except Exception:
-                log.debug("sampling round failed", exc_info=True)
+            self._safe_round()
         return self._snapshot
 
     def _observe_rss(self, _o: CallbackOptions) -> Iterable[Observation]:
