@@ -1,0 +1,219 @@
+"""`swarmscope run` / `swarmscope attach` on real programs: Node.js, double forks, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from swarmscope import conventions as c
+from watch_otlp import audit_events, by_operation, load_spans
+
+SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
+NODE = shutil.which("node")
+
+
+def _run(tmp_path: Path, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SWARMSCOPE), "run", "--interval", "0.2", "--", *cmd],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _write(tmp_path: Path, name: str, source: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
+NODE_PROGRAM = """
+const { spawn } = require("child_process");
+const children = [
+  spawn("sleep", ["0.3"]),
+  spawn("sh", ["-c", "sleep 0.2; exit 5"]),
+  spawn(process.execPath, ["-e", "setTimeout(() => {}, 250)"]),
+];
+let left = children.length;
+const codes = {};
+for (const child of children) {
+  child.on("exit", (code, sig) => {
+    codes[child.pid] = code;
+    if (--left === 0) {
+      console.log(JSON.stringify({ pids: children.map((c) => c.pid), codes }));
+      process.exit(0);
+    }
+  });
+}
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node")
+def test_node_program_children_are_seen_and_reaped(tmp_path: Path, data_dir: Path) -> None:
+    result = _run(tmp_path, NODE, _write(tmp_path, "swarm.js", NODE_PROGRAM))
+    assert result.returncode == 0, result.stderr
+    pids = set(json.loads(result.stdout)["pids"])
+
+    spans = load_spans(data_dir)
+    created = {s.pid: s for s in by_operation(spans, c.Operation.CREATE_AGENT)}
+    ended = {s.pid: s for s in by_operation(spans, c.Operation.TERMINATE_AGENT)}
+    root = next(s for s in created.values() if s.attributes[c.GEN_AI_AGENT_NAME] == "node")
+    assert pids <= set(created), "every child of the node program gets a create_agent span"
+    assert set(created) == set(ended), "and a terminate_agent span once it is gone"
+    for pid in pids:
+        assert created[pid].attributes[c.PROCESS_PARENT_PID] == root.pid
+        assert created[pid].parent_id == root.span_id
+    assert ended[root.pid].attributes[c.PROCESS_EXIT_CODE] == 0
+    assert len({s.session_id for s in spans}) == 1 and len({s.trace_id for s in spans}) == 1
+    assert not audit_events(spans, c.EVENT_ORPHAN) and not audit_events(spans, c.EVENT_ZOMBIE)
+
+
+DOUBLE_FORK = """
+import os, sys, time
+child = os.fork()
+if child == 0:
+    grandchild = os.fork()
+    if grandchild == 0:  # a daemon: detached from our stdio, reparented once its parent exits
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.execvp("sleep", ["sleep", "60"])
+    with open("orphan.pid", "w") as f:
+        f.write(str(grandchild))
+    time.sleep(float(sys.argv[1]))
+    os._exit(0)
+os.waitpid(child, 0)
+time.sleep(0.2)  # the orphan is alive, its parent gone
+"""
+
+
+@pytest.mark.parametrize("linger", ["0.3", "0"])
+def test_double_fork_orphan_is_found_and_reported(
+    tmp_path: Path, data_dir: Path, linger: str
+) -> None:
+    """With linger 0 the middle process lives for microseconds, usually between two scans: the
+    orphan is then found through the session id in its environment, not through its parent."""
+    try:
+        script = _write(tmp_path, "daemonize.py", DOUBLE_FORK)
+        result = _run(tmp_path, sys.executable, script, linger)
+        pid = int((tmp_path / "orphan.pid").read_text())
+        assert result.returncode == 0, result.stderr
+        spans = load_spans(data_dir)
+        orphans = audit_events(spans, c.EVENT_ORPHAN)
+        assert len(orphans) == 1, result.stderr
+        orphan = orphans[0]
+        assert orphan[c.PROCESS_PID] == pid
+        assert orphan[c.PROCESS_EXECUTABLE_NAME] == "sleep"
+        assert orphan[c.PROCESS_AGE] > 0
+        assert orphan[c.PROCESS_PARENT_PID] != os.getpid()
+        # on stderr as a table: pid, state and command
+        row = next(line for line in result.stderr.splitlines() if line.startswith(str(pid)))
+        assert "orphan" in row and "sleep" in row
+        created = by_operation(spans, c.Operation.CREATE_AGENT)
+        assert pid in {s.pid for s in created}
+        if linger != "0":  # every process seen: python, its forked child, the grandchild
+            assert len(created) == 3
+    finally:
+        pid_file = tmp_path / "orphan.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+KILLED_CHILD = """
+import subprocess, time
+child = subprocess.Popen(["sleep", "30"])
+time.sleep(0.3)
+child.kill()
+time.sleep(0.5)   # unreaped for a moment: the watcher reads its status from /proc
+print(child.pid, child.wait(), flush=True)
+"""
+
+
+def test_child_killed_by_sigkill_is_recorded_with_its_signal(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    result = _run(tmp_path, sys.executable, _write(tmp_path, "kill.py", KILLED_CHILD))
+    assert result.returncode == 0, result.stderr
+    pid, code = (int(x) for x in result.stdout.split())
+    assert code == -signal.SIGKILL
+    ended = {s.pid: s for s in by_operation(load_spans(data_dir), c.Operation.TERMINATE_AGENT)}
+    attrs = ended[pid].attributes
+    assert attrs[c.EXIT_SIGNAL] == signal.SIGKILL
+    assert attrs[c.PROCESS_EXIT_CODE] == -signal.SIGKILL
+    assert attrs[c.TERMINATION_REASON] == c.TerminationReason.SIGNAL
+
+
+def test_exit_code_and_signal_of_the_program_pass_through(tmp_path: Path, data_dir: Path) -> None:
+    assert _run(tmp_path, "sh", "-c", "exit 7").returncode == 7
+    killed = _run(tmp_path, "sh", "-c", "kill -9 $$")
+    assert killed.returncode == 128 + signal.SIGKILL
+    ended = by_operation(load_spans(data_dir), c.Operation.TERMINATE_AGENT)
+    codes = sorted(s.attributes[c.PROCESS_EXIT_CODE] for s in ended)
+    assert codes == [-signal.SIGKILL, 7]
+    (sig,) = [s.attributes.get(c.EXIT_SIGNAL) for s in ended if s.attributes.get(c.EXIT_SIGNAL)]
+    assert sig == signal.SIGKILL
+
+
+INTERRUPTIBLE = """
+import signal, sys, time
+def stop(signum, frame):
+    print("got", signum, flush=True)
+    sys.exit(42)
+signal.signal(signal.SIGINT, stop)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigint_reaches_the_program_and_files_are_flushed(tmp_path: Path, data_dir: Path) -> None:
+    script = _write(tmp_path, "wait.py", INTERRUPTIBLE)
+    proc = subprocess.Popen(
+        [str(SWARMSCOPE), "run", "--interval", "0.2", "--", sys.executable, script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(0.2)  # let a scan see the program
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 42, err
+    assert out.strip() == f"got {int(signal.SIGINT)}"
+    spans = load_spans(data_dir)
+    (end,) = by_operation(spans, c.Operation.TERMINATE_AGENT)
+    assert end.attributes[c.PROCESS_EXIT_CODE] == 42
+    assert any(p.name.startswith("metrics.") for p in (data_dir / "sdk").iterdir())
+
+
+def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> None:
+    target = subprocess.Popen(["sh", "-c", "sleep 0.6; sleep 0.2; exit 0"])
+    try:
+        result = subprocess.run(
+            [str(SWARMSCOPE), "attach", "--interval", "0.2", str(target.pid)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        target.wait()
+    assert result.returncode == 0, result.stderr
+    created = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
+    names = [s.attributes[c.GEN_AI_AGENT_NAME] for s in created]
+    # the sh already running, and at least the sleep started while attached
+    assert names[0] == "sh" and "sleep" in names[1:]
+    assert all(s.parent_id == created[0].span_id for s in created[1:])
