@@ -267,6 +267,7 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
 def _sql(name: str) -> str:
     return (
         db.load_sql(name)
+        .replace("$COLUMNS", otlp.columns_sql())
         .replace("$DOCUMENT", otlp.structure_sql("document"))
         .replace("$ARRAY", otlp.structure_sql("array"))
         .replace("$KVLIST", otlp.structure_sql("kvlist"))
@@ -290,34 +291,34 @@ def _groups(batches: list[_Batch]) -> Iterator[list[_Batch]]:
 def _ingest_group(
     con: duckdb.DuckDBPyConnection, group: list[_Batch], summary: IngestSummary
 ) -> None:
-    """Ingest a group of files in one transaction; if it fails, each file on its own."""
+    """Ingest a group of files in one transaction; if that fails, each file on its own."""
     errors: list[LineError] = []
-    with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
+    try:
+        with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
+            # Read outside the transaction: a failed fast read must not abort it.
+            con.execute(_sql("ingest_tables"))
+            lines = [_read_batch(con, b, Path(tmp), errors) for b in group]
+        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _lines "
-                "(source_file VARCHAR, line_no BIGINT, line VARCHAR)"
-            )
-            lines = [_load_lines(con, b, Path(tmp), errors) for b in group]
             added = _load_rows(con, errors)
             now = datetime.now(UTC).replace(tzinfo=None)
             _save_errors(con, errors, now)
             for batch, n in zip(group, lines, strict=True):
                 _save_state(con, batch, n, now)
             con.execute("COMMIT")
-        except (duckdb.Error, OSError, ValueError) as exc:
+        except BaseException:
             con.execute("ROLLBACK")
-            if len(group) > 1:
-                for batch in group:
-                    _ingest_group(con, [batch], summary)
-            else:
-                summary.errors.append(
-                    LineError(str(group[0].path), None, f"file not ingested: {exc}")
-                )
-            return
-        finally:
-            con.execute("DROP TABLE IF EXISTS _lines")
+            raise
+    except (duckdb.Error, OSError, ValueError) as exc:
+        if len(group) > 1:
+            for batch in group:
+                _ingest_group(con, [batch], summary)
+        else:
+            summary.errors.append(LineError(str(group[0].path), None, f"file not ingested: {exc}"))
+        return
+    finally:
+        for temp in ("_lines", "_parsed", "_docs", "_res"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     summary.files_read += len(group)
     summary.bytes_read += sum(b.size for b in group)
     summary.lines_read += sum(lines)
@@ -326,45 +327,49 @@ def _ingest_group(
     summary.errors.extend(errors)
 
 
-def _read_csv_lines(con: duckdb.DuckDBPyConnection, source: Path, batch: _Batch) -> None:
-    # Each line as one VARCHAR: no delimiter, quote or escape can occur in JSON text.
-    con.execute(
-        "INSERT INTO _lines "
-        "SELECT ?, (row_number() OVER () + ? - 1)::BIGINT AS line_no, line "
-        "FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', "
-        "escape = '', header = false, auto_detect = false, new_line = '\\n', "
-        f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES * 2})",
-        [str(batch.path), batch.first_line, str(source)],
-    )
-
-
-def _load_lines(
+def _read_batch(
     con: duckdb.DuckDBPyConnection, batch: _Batch, tmp: Path, errors: list[LineError]
 ) -> int:
-    """Append the batch's lines to the temp table _lines; return how many there were."""
+    """Add the batch's records to the temp table _docs; return how many lines it had.
+
+    Clean JSON Lines go through read_json (fast). A region with blank lines (read_json would
+    skip them and miss the line numbers), or one read_json rejects, is read line by line.
+    """
     region = tmp / f"{len(list(tmp.iterdir()))}.jsonl"
     if batch.format == "document":
         doc = json.loads(batch.path.read_bytes())
         region.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
-        _read_csv_lines(con, region, batch)
+        con.execute(_sql("ingest_read"), [str(batch.path), 1, str(region)])
         return 1
     with batch.path.open("rb") as fh:
         fh.seek(batch.start)
         data = fh.read(batch.size)
-    complete = data.endswith(b"\n")
-    if not complete:
+    whole_file = not (batch.start or batch.end != batch.path.stat().st_size)
+    if not data.endswith(b"\n"):
         data += b"\n"
+        whole_file = False
     n_lines = data.count(b"\n")
     source = batch.path
-    if batch.start != 0 or not complete or batch.end != os.path.getsize(batch.path):
+    if not whole_file:
         source = region
         source.write_bytes(data)
+    args = [str(batch.path), batch.first_line, str(source)]
+    blank = data.startswith(b"\n") or b"\n\n" in data or b"\n\r\n" in data
+    if not blank:
+        try:
+            con.execute(_sql("ingest_read"), args)
+            return n_lines
+        except duckdb.Error:
+            con.execute("DELETE FROM _docs WHERE source_file = ?", [str(batch.path)])
     try:
-        _read_csv_lines(con, source, batch)
+        con.execute(_sql("ingest_lines"), args)
     except duckdb.Error:
         # Lines that are not UTF-8 stop the CSV reader: blank them out, report each, retry.
         region.write_bytes(_blank_undecodable(data, batch, errors))
-        _read_csv_lines(con, region, batch)
+        con.execute(_sql("ingest_lines"), [str(batch.path), batch.first_line, str(region)])
+    con.execute(_sql("ingest_parse"))
+    errors.extend(_unparsable_lines(con))
+    con.execute("DELETE FROM _lines")
     return n_lines
 
 
@@ -382,38 +387,18 @@ def _blank_undecodable(data: bytes, batch: _Batch, errors: list[LineError]) -> b
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[str, int]:
-    """Run the SQL pipeline over _lines; report what could not be stored."""
-    con.execute(_sql("ingest_parse"))
-    errors.extend(_unparsable_lines(con))
-    for path, line_no in con.execute(
-        "SELECT source_file, line_no FROM _docs WHERE d IS NOT NULL"
-        " AND coalesce(len(d.resourceSpans), 0) + coalesce(len(d.resourceMetrics), 0)"
-        " + coalesce(len(d.resourceLogs), 0) = 0"
-    ).fetchall():
-        errors.append(LineError(path, line_no, "no resourceSpans, resourceMetrics or resourceLogs"))
-    added = dict.fromkeys(TABLES, 0)
-    added["resources"] = con.execute(_sql("ingest_resources")).fetchone()[0]
-    con.execute(_sql("ingest_spans"))
-    con.execute(_sql("ingest_metrics"))
-    con.execute(_sql("ingest_logs"))
-    for path, line_no, name in con.execute(
-        "SELECT source_file, line_no, metric_name FROM _metrics"
-        " WHERE type IS NULL OR metric_name IS NULL"
-    ).fetchall():
-        errors.append(LineError(path, line_no, f"metric {name!r}: no gauge, sum, histogram, "
-                                "exponentialHistogram or summary data (unknown metric type)"))
-    for temp, table in (("_spans", "spans"), ("_points", "metric_points"), ("_logs", "logs")):
-        for path, line_no, reason, n in con.execute(
-            f"SELECT source_file, source_line, problem, count(*) FROM {temp}"
-            " WHERE problem IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
-        ).fetchall():
-            errors.append(LineError(path, line_no, reason + (f" ({n} records)" if n > 1 else "")))
-        added[table] = con.execute(
-            f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (problem) FROM {temp} "
-            "WHERE problem IS NULL"
-        ).fetchone()[0]
-    for temp in ("_docs", "_res", "_spans", "_metrics", "_points", "_logs"):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    """Flatten _docs into the model's tables; report what could not be stored."""
+    added = {"resources": con.execute(_sql("ingest_resources")).fetchone()[0]}
+    for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),
+                        ("logs", "ingest_logs")):
+        added[table] = con.execute(_sql(name)).fetchone()[0]
+    empty, spans, points, unknown, logs = con.execute(_sql("ingest_counts")).fetchone()
+    if (empty, unknown, spans, points, logs) != (
+        0, 0, added["spans"], added["metric_points"], added["logs"]
+    ):
+        for path, line_no, problem, n in con.execute(_sql("ingest_problems")).fetchall():
+            suffix = f" ({n} records)" if n > 1 else ""
+            errors.append(LineError(path, line_no, problem + suffix))
     return added
 
 
@@ -421,7 +406,7 @@ def _unparsable_lines(con: duckdb.DuckDBPyConnection) -> list[LineError]:
     out = []
     rows = con.execute(
         "SELECT l.source_file, l.line_no, l.line FROM _lines l"
-        " JOIN _docs d USING (source_file, line_no) WHERE d.d IS NULL ORDER BY 1, 2"
+        " JOIN _parsed p USING (source_file, line_no) WHERE p.d IS NULL ORDER BY 1, 2"
     ).fetchall()
     for path, line_no, text in rows:
         try:

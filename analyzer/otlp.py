@@ -146,3 +146,20 @@ def structure_sql(shape: str = "document") -> str:
     """A structure as a SQL string literal for ``json_transform``."""
     value = {"document": DOCUMENT, "array": ARRAY_VALUE, "kvlist": KVLIST_VALUE}[shape]
     return "'" + json.dumps(value, separators=(",", ":")).replace("'", "''") + "'"
+
+
+def _duck_type(shape: Any) -> str:
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return _duck_type(shape[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{k}" {_duck_type(v)}' for k, v in shape.items()) + ")"
+
+
+@cache
+def columns_sql() -> str:
+    """The document structure as a ``read_json(columns = ...)`` struct literal."""
+    return "{" + ", ".join(
+        f"'{key}': '{_duck_type([value[0]]).replace(chr(39), chr(39) * 2)}'"
+        for key, value in DOCUMENT.items()
+    ) + "}"

@@ -4,7 +4,7 @@
 -- Ids: hex in any case -> lower-case; empty -> NULL.
 CREATE OR REPLACE TEMP MACRO otlp_id(x) AS nullif(lower(trim(x)), '');
 CREATE OR REPLACE TEMP MACRO otlp_valid_id(x, digits) AS
-    x IS NOT NULL AND length(x) = digits AND regexp_full_match(x, '[0-9a-f]+')
+    x IS NOT NULL AND length(x) = digits AND ltrim(x, '0123456789abcdef') = ''
     AND x <> repeat('0', digits);
 
 -- Nanoseconds since the epoch -> TIMESTAMP_NS; 0 (an omitted value) -> NULL.
@@ -24,22 +24,33 @@ END;
 
 -- An AnyValue as a typed VARIANT: string, int, double, bool, bytes (BLOB), array (list),
 -- kvlist (object). Values nested two levels deep keep their OTLP JSON form.
-CREATE OR REPLACE TEMP MACRO otlp_value(v) AS CASE
-    WHEN v.stringValue IS NOT NULL THEN v.stringValue::VARIANT
-    WHEN v.intValue IS NOT NULL THEN v.intValue::VARIANT
-    WHEN v.doubleValue IS NOT NULL THEN v.doubleValue::VARIANT
-    WHEN v.boolValue IS NOT NULL THEN v.boolValue::VARIANT
-    WHEN v.bytesValue IS NOT NULL THEN TRY(from_base64(v.bytesValue))::VARIANT
-    WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
-        json_transform(v.arrayValue, $ARRAY).values, x -> otlp_json(x)))::JSON::VARIANT
-    WHEN v.kvlistValue IS NOT NULL THEN to_json(TRY(map_from_entries(list_transform(
-        json_transform(v.kvlistValue, $KVLIST).values,
-        x -> {'key': x.key, 'value': otlp_json(x.value)}))))::JSON::VARIANT
+-- (coalesce only evaluates an argument for the rows still NULL, which keeps this cheap.)
+CREATE OR REPLACE TEMP MACRO otlp_value(v) AS coalesce(
+    v.stringValue::VARIANT,
+    v.intValue::VARIANT,
+    v.doubleValue::VARIANT,
+    v.boolValue::VARIANT,
+    CASE
+        WHEN v.bytesValue IS NOT NULL THEN TRY(from_base64(v.bytesValue))::VARIANT
+        WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
+            json_transform(v.arrayValue, $ARRAY).values, av_x -> otlp_json(av_x)))::JSON::VARIANT
+        WHEN v.kvlistValue IS NOT NULL THEN to_json(map_from_entries(otlp_last_keys(
+            list_transform(json_transform(v.kvlistValue, $KVLIST).values,
+                           av_x -> {'key': av_x.key, 'value': otlp_json(av_x.value)}))))::JSON::VARIANT
+    END);
+
+-- Entries with duplicate keys (illegal in OTLP, but seen): keep the last of each key.
+CREATE OR REPLACE TEMP MACRO otlp_last_keys(entries) AS CASE
+    WHEN len(list_distinct(list_transform(entries, lk_e -> lk_e.key))) = len(entries) THEN entries
+    ELSE list_filter(entries, (lk_e, lk_i) -> NOT list_contains(
+        list_transform(entries[lk_i + 1:], lk_x -> lk_x.key), lk_e.key))
 END;
 
--- key/value list -> MAP(VARCHAR, VARIANT). Duplicate keys (illegal in OTLP) give NULL.
+-- key/value list -> MAP(VARCHAR, VARIANT); an absent list gives an empty map.
 CREATE OR REPLACE TEMP MACRO otlp_attrs(kvs) AS coalesce(
-    TRY(map_from_entries(list_transform(kvs, a -> {'key': a.key, 'value': otlp_value(a.value)}))),
+    map_from_entries(otlp_last_keys(list_transform(
+        list_filter(kvs, kv_a -> kv_a.key IS NOT NULL),
+        kv_a -> {'key': kv_a.key, 'value': otlp_value(kv_a.value)}))),
     MAP()::MAP(VARCHAR, VARIANT));
 
 -- Enums arrive as numbers or as their proto names.
@@ -59,3 +70,38 @@ CREATE OR REPLACE TEMP MACRO otlp_severity(s) AS coalesce(
                    'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4',
                    'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4'],
                   regexp_replace(upper(s), '^SEVERITY_NUMBER_', '')));
+
+-- The session a resource belongs to: session.id, else service.name + service.instance.id,
+-- else service.name + the name of the directory the file is in.
+CREATE OR REPLACE TEMP MACRO otlp_session_id(attrs, source_file) AS coalesce(
+    nullif(attrs['session.id']::VARCHAR, ''),
+    coalesce(attrs['service.name']::VARCHAR, 'unknown_service') || '/'
+        || coalesce(attrs['service.instance.id']::VARCHAR,
+                    regexp_extract(source_file, '([^/]*)/[^/]*$', 1)));
+
+-- Why a span / data point / log record cannot be stored (NULL: it can).
+CREATE OR REPLACE TEMP MACRO otlp_span_problem(s) AS CASE
+    WHEN NOT otlp_valid_id(otlp_id(s.traceId), 32) THEN 'span: missing or invalid traceId'
+    WHEN NOT otlp_valid_id(otlp_id(s.spanId), 16) THEN 'span: missing or invalid spanId'
+    WHEN otlp_ts(s.startTimeUnixNano) IS NULL THEN 'span: missing or invalid startTimeUnixNano'
+    WHEN otlp_ts(s.endTimeUnixNano) IS NULL THEN 'span: missing or invalid endTimeUnixNano'
+END;
+CREATE OR REPLACE TEMP MACRO otlp_point_problem(name, p) AS CASE
+    WHEN otlp_ts(p.timeUnixNano) IS NULL
+        THEN 'metric ' || name || ': point with missing or invalid timeUnixNano'
+END;
+CREATE OR REPLACE TEMP MACRO otlp_log_problem(l) AS CASE
+    WHEN nullif(otlp_id(l.traceId), repeat('0', 32)) IS NOT NULL
+         AND NOT otlp_valid_id(otlp_id(l.traceId), 32) THEN 'log record: invalid traceId'
+    WHEN nullif(otlp_id(l.spanId), repeat('0', 16)) IS NOT NULL
+         AND NOT otlp_valid_id(otlp_id(l.spanId), 16) THEN 'log record: invalid spanId'
+END;
+
+-- Which of the five metric types a metric carries (NULL: none we know).
+CREATE OR REPLACE TEMP MACRO otlp_metric_type(m) AS CASE
+    WHEN m.gauge IS NOT NULL THEN 'gauge'
+    WHEN m.sum IS NOT NULL THEN 'sum'
+    WHEN m.histogram IS NOT NULL THEN 'histogram'
+    WHEN m.exponentialHistogram IS NOT NULL THEN 'exponential_histogram'
+    WHEN m.summary IS NOT NULL THEN 'summary'
+END;

@@ -1,44 +1,47 @@
--- Metric data points of the batch, flattened (one row per point of any type), with
--- `problem` saying why a point or a metric cannot be stored.
-CREATE OR REPLACE TEMP TABLE _metrics AS
-WITH sc AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name, pid AS resource_pid,
-        unnest(scope_metrics) AS sc
-    FROM _res WHERE signal = 'metrics' AND scope_metrics IS NOT NULL
+-- The batch's metric data points (one row per point of any type) into `metric_points`.
+-- Metrics of an unknown type and points failing otlp_point_problem are left out
+-- (ingest_problems.sql reports them).
+INSERT INTO metric_points BY NAME
+WITH r AS (
+    SELECT source_file, line_no, generate_subscripts(resourceMetrics, 1) AS ridx,
+        unnest(resourceMetrics).scopeMetrics AS scopes
+    FROM _docs WHERE resourceMetrics IS NOT NULL
+),
+sc AS (
+    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
+        res.pid AS resource_pid, unnest(r.scopes) AS sc
+    FROM r JOIN _res res USING (source_file, line_no, ridx)
+    WHERE res.signal = 'metrics'
 ),
 m AS (
     SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
         sc.scope.name AS scope_name, sc.scope.version AS scope_version,
         unnest(sc.metrics) AS m
-    FROM sc WHERE sc.metrics IS NOT NULL
-)
-SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
-    scope_name, scope_version,
-    m.name AS metric_name,
-    nullif(m.description, '') AS description,
-    coalesce(m.unit, '') AS unit,
-    CASE
-        WHEN m.gauge IS NOT NULL THEN 'gauge'
-        WHEN m.sum IS NOT NULL THEN 'sum'
-        WHEN m.histogram IS NOT NULL THEN 'histogram'
-        WHEN m.exponentialHistogram IS NOT NULL THEN 'exponential_histogram'
-        WHEN m.summary IS NOT NULL THEN 'summary'
-    END AS type,
-    coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
-             m.exponentialHistogram.dataPoints, m.summary.dataPoints) AS points,
-    otlp_temporality(coalesce(m.sum.aggregationTemporality, m.histogram.aggregationTemporality,
-        m.exponentialHistogram.aggregationTemporality,
-        CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END)) AS temporality,
-    CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic
-FROM m;
-
-CREATE OR REPLACE TEMP TABLE _points AS
-WITH p AS (
-    SELECT * EXCLUDE (points), unnest(points) AS p
-    FROM _metrics WHERE type IS NOT NULL AND metric_name IS NOT NULL AND points IS NOT NULL
+    FROM sc
+),
+t AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
+        scope_name, scope_version,
+        m.name AS metric_name,
+        nullif(m.description, '') AS description,
+        coalesce(m.unit, '') AS unit,
+        otlp_metric_type(m) AS type,
+        coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
+                 m.exponentialHistogram.dataPoints, m.summary.dataPoints) AS points,
+        otlp_temporality(coalesce(m.sum.aggregationTemporality,
+            m.histogram.aggregationTemporality, m.exponentialHistogram.aggregationTemporality,
+            CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END)) AS temporality,
+        CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic
+    FROM m
+    WHERE m.name IS NOT NULL AND otlp_metric_type(m) IS NOT NULL
+),
+p AS (
+    SELECT * EXCLUDE (points), unnest(points) AS p FROM t
 ),
 f AS (
-    SELECT *, otlp_attrs(p.attributes) AS attributes, otlp_ts(p.timeUnixNano) AS ts FROM p
+    SELECT *, otlp_attrs(p.attributes) AS attributes, otlp_ts(p.timeUnixNano) AS ts
+    FROM p
+    WHERE otlp_point_problem(metric_name, p) IS NULL
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
     metric_name, description, unit, type, temporality, is_monotonic,
@@ -75,7 +78,5 @@ SELECT session_id, resource_id, service_name, scope_name, scope_version,
     coalesce(p.flags, 0) AS flags,
     attributes,
     source_file,
-    line_no AS source_line,
-    CASE WHEN ts IS NULL
-        THEN 'metric ' || metric_name || ': point with missing or invalid timeUnixNano' END AS problem
+    line_no AS source_line
 FROM f;

@@ -1,6 +1,11 @@
--- Parse each non-blank line of the batch (_lines: source_file, line_no, line) with the explicit OTLP
--- structure ($DOCUMENT). A line that is not JSON gives d = NULL and is reported.
-CREATE OR REPLACE TEMP TABLE _docs AS
+-- Careful path, step 2: parse each non-blank line on its own with the explicit structure
+-- ($DOCUMENT); a field of the wrong type becomes NULL, a line that is not JSON gives
+-- d = NULL and is reported by line number.
+CREATE OR REPLACE TEMP TABLE _parsed AS
 SELECT source_file, line_no, TRY(json_transform(line, $DOCUMENT)) AS d
 FROM _lines
 WHERE line IS NOT NULL AND (length(line) > 16 OR trim(line) <> '');
+
+INSERT INTO _docs
+SELECT source_file, line_no, d.resourceSpans, d.resourceMetrics, d.resourceLogs
+FROM _parsed WHERE d IS NOT NULL;

@@ -1,35 +1,34 @@
--- Every resource of the batch with its session. A resource without session.id forms a
--- session from service.name and service.instance.id (else the file's directory name), see
--- docs/schema.md "Sessions without session.id".
+-- Every resource of the batch (_docs) with its session (see otlp_session_id), then the ones
+-- not stored yet into `resources`.
 CREATE OR REPLACE TEMP TABLE _res AS
 WITH r AS (
-    SELECT source_file, line_no, 'traces' AS signal, unnest(d.resourceSpans) AS r FROM _docs
-    WHERE d.resourceSpans IS NOT NULL
+    SELECT source_file, line_no, 'traces' AS signal,
+        generate_subscripts(resourceSpans, 1) AS ridx,
+        unnest(list_transform(resourceSpans, x -> {'resource': x.resource,
+                                                   'schema_url': x.schemaUrl})) AS r
+    FROM _docs WHERE resourceSpans IS NOT NULL
     UNION ALL
-    SELECT source_file, line_no, 'metrics', unnest(d.resourceMetrics) FROM _docs
-    WHERE d.resourceMetrics IS NOT NULL
+    SELECT source_file, line_no, 'metrics', generate_subscripts(resourceMetrics, 1),
+        unnest(list_transform(resourceMetrics, x -> {'resource': x.resource,
+                                                     'schema_url': x.schemaUrl}))
+    FROM _docs WHERE resourceMetrics IS NOT NULL
     UNION ALL
-    SELECT source_file, line_no, 'logs', unnest(d.resourceLogs) FROM _docs
-    WHERE d.resourceLogs IS NOT NULL
+    SELECT source_file, line_no, 'logs', generate_subscripts(resourceLogs, 1),
+        unnest(list_transform(resourceLogs, x -> {'resource': x.resource,
+                                                  'schema_url': x.schemaUrl}))
+    FROM _docs WHERE resourceLogs IS NOT NULL
 ),
 a AS (
-    SELECT source_file, line_no, signal, r, otlp_attrs(r.resource.attributes) AS attributes FROM r
+    SELECT *, otlp_attrs(r.resource.attributes) AS attributes FROM r
 ),
 s AS (
-    SELECT *,
-        coalesce(
-            nullif(attributes['session.id']::VARCHAR, ''),
-            coalesce(attributes['service.name']::VARCHAR, 'unknown_service') || '/'
-                || coalesce(attributes['service.instance.id']::VARCHAR,
-                            regexp_extract(source_file, '([^/]*)/[^/]*$', 1))
-        ) AS session_id
-    FROM a
+    SELECT *, otlp_session_id(attributes, source_file) AS session_id FROM a
 )
-SELECT source_file, line_no, signal, session_id,
-    md5(session_id || '|' || coalesce(r.schemaUrl, '') || '|'
+SELECT source_file, line_no, signal, ridx, session_id,
+    md5(session_id || '|' || coalesce(r.schema_url, '') || '|'
         || coalesce(to_json(list_sort(r.resource.attributes))::VARCHAR, '')) AS resource_id,
     attributes,
-    r.schemaUrl AS schema_url,
+    r.schema_url AS schema_url,
     attributes['service.name']::VARCHAR AS service_name,
     attributes['service.instance.id']::VARCHAR AS service_instance_id,
     attributes['host.name']::VARCHAR AS host_name,
@@ -39,10 +38,7 @@ SELECT source_file, line_no, signal, session_id,
     TRY_CAST(attributes['swarm.max_agents'] AS BIGINT) AS max_agents,
     attributes['swarm.persistence']::VARCHAR AS persistence,
     TRY_CAST(attributes['swarm.host.cpu_count'] AS BIGINT) AS cpu_count,
-    TRY_CAST(attributes['swarm.host.memory_total'] AS BIGINT) AS memory_total,
-    r.scopeSpans AS scope_spans,
-    r.scopeMetrics AS scope_metrics,
-    r.scopeLogs AS scope_logs
+    TRY_CAST(attributes['swarm.host.memory_total'] AS BIGINT) AS memory_total
 FROM s;
 
 INSERT INTO resources BY NAME

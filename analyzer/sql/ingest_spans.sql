@@ -1,23 +1,32 @@
--- Spans of the batch, flattened, with `problem` saying why a span cannot be stored.
-CREATE OR REPLACE TEMP TABLE _spans AS
-WITH sc AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name, unnest(scope_spans) AS sc
-    FROM _res WHERE signal = 'traces' AND scope_spans IS NOT NULL
+-- The batch's spans (_docs joined to their resource in _res), flattened into `spans`.
+-- Spans that fail otlp_span_problem are left out (ingest_problems.sql reports them).
+INSERT INTO spans BY NAME
+WITH r AS (
+    SELECT source_file, line_no, generate_subscripts(resourceSpans, 1) AS ridx,
+        unnest(resourceSpans).scopeSpans AS scopes
+    FROM _docs WHERE resourceSpans IS NOT NULL
+),
+sc AS (
+    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
+        unnest(r.scopes) AS sc
+    FROM r JOIN _res res USING (source_file, line_no, ridx)
+    WHERE res.signal = 'traces'
 ),
 sp AS (
     SELECT source_file, line_no, session_id, resource_id, service_name,
         sc.scope.name AS scope_name, sc.scope.version AS scope_version,
         unnest(sc.spans) AS s
-    FROM sc WHERE sc.spans IS NOT NULL
+    FROM sc
 ),
 f AS (
     SELECT *, otlp_attrs(s.attributes) AS attributes,
-        otlp_id(s.traceId) AS trace_id, otlp_id(s.spanId) AS span_id,
         otlp_ts(s.startTimeUnixNano) AS start_time, otlp_ts(s.endTimeUnixNano) AS end_time
     FROM sp
+    WHERE otlp_span_problem(s) IS NULL
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
-    trace_id, span_id,
+    otlp_id(s.traceId) AS trace_id,
+    otlp_id(s.spanId) AS span_id,
     otlp_id(s.parentSpanId) AS parent_span_id,
     nullif(s.traceState, '') AS trace_state,
     coalesce(s.flags, 0) AS flags,
@@ -47,11 +56,5 @@ SELECT session_id, resource_id, service_name, scope_name, scope_version,
         'trace_state': nullif(l.traceState, ''),
         'attributes': otlp_attrs(l.attributes)}), []) AS links,
     source_file,
-    line_no AS source_line,
-    CASE
-        WHEN NOT otlp_valid_id(trace_id, 32) THEN 'span: missing or invalid traceId'
-        WHEN NOT otlp_valid_id(span_id, 16) THEN 'span: missing or invalid spanId'
-        WHEN start_time IS NULL THEN 'span: missing or invalid startTimeUnixNano'
-        WHEN end_time IS NULL THEN 'span: missing or invalid endTimeUnixNano'
-    END AS problem
+    line_no AS source_line
 FROM f;

@@ -1,0 +1,196 @@
+"""Ingest throughput against DuckDB's bare read_json scan of the same files.
+
+Generates a corpus of OTLP JSON Lines shaped like the sdk's and the Collector's output
+(traces with lifecycle spans, metrics with gauge/sum/histogram points, all attribute kinds)
+in a temp directory, then for each size (default 100 MB, 300 MB, 1 GB):
+
+  * baseline: ``read_json`` with the same explicit structure, every line parsed and the
+    top-level lists materialised (``SELECT count(*), sum(len(...))``) — the ceiling;
+  * ingest: ``swarmscope.analyzer.ingest.ingest`` into a fresh database.
+
+Prints MB/s, rows/s and the ratio ingest/baseline (goal: >= 0.3), and how ingest time grows
+from the smallest to the largest size. The corpus is deleted afterwards.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--sizes-mb 100,300,1024] [--file-mb 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+from swarmscope import conventions as C
+from swarmscope.analyzer import otlp
+from swarmscope.analyzer.ingest import ingest
+
+T0 = 1_795_000_000_000_000_000
+
+
+def _kv(key: str, value) -> dict:
+    if isinstance(value, bool):
+        v = {"boolValue": value}
+    elif isinstance(value, int):
+        v = {"intValue": str(value)}
+    elif isinstance(value, float):
+        v = {"doubleValue": value}
+    elif isinstance(value, list):
+        v = {"arrayValue": {"values": [{"stringValue": str(x)} for x in value]}}
+    else:
+        v = {"stringValue": value}
+    return {"key": key, "value": v}
+
+
+def _resource(session: str, pid: int) -> dict:
+    return {
+        "attributes": [
+            _kv(C.SERVICE_NAME, "bench-swarm"),
+            _kv(C.SESSION_ID, session),
+            _kv(C.SWARM_TOPOLOGY, "mesh"),
+            _kv(C.SWARM_MAX_AGENTS, 8),
+            _kv(C.HOST_NAME, "bench-host"),
+            _kv(C.PROCESS_PID, pid),
+        ]
+    }
+
+
+def _trace_line(rng: random.Random, session: str, seq: int, spans: int = 200) -> str:
+    out = []
+    for i in range(spans):
+        agent = f"agent-{i % 8}"
+        start = T0 + (seq * spans + i) * 1_000_000
+        op = (C.Operation.CREATE_AGENT, C.Operation.INVOKE_AGENT, C.Operation.TERMINATE_AGENT)[i % 3]
+        out.append({
+            "traceId": f"{rng.getrandbits(128):032X}",
+            "spanId": f"{rng.getrandbits(64):016x}",
+            "parentSpanId": f"{rng.getrandbits(64):016x}",
+            "flags": 256,
+            "name": C.span_name(op, agent),
+            "kind": 1,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 500_000),
+            "attributes": [
+                _kv(C.GEN_AI_OPERATION_NAME, str(op)),
+                _kv(C.GEN_AI_AGENT_ID, agent),
+                _kv(C.GEN_AI_AGENT_NAME, agent),
+                _kv(C.PROCESS_PID, 1000 + i % 8),
+                _kv(C.TASK_NAME, "summarise"),
+                _kv("bench.ratio", rng.random()),
+                _kv("bench.flag", bool(i % 2)),
+                _kv("bench.tags", ["a", "b"]),
+            ],
+            "events": [{"timeUnixNano": str(start + 1000), "name": "step",
+                        "attributes": [_kv("n", i)]}],
+            "status": {"code": 2 if i % 50 == 0 else 0},
+        })
+    doc = {"resourceSpans": [{"resource": _resource(session, 999),
+                              "scopeSpans": [{"scope": {"name": C.SCOPE_NAME}, "spans": out}]}]}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _metric_line(rng: random.Random, session: str, seq: int, pids: int = 40) -> str:
+    ts = str(T0 + seq * 1_000_000_000)
+    metrics = []
+    for name in (C.PROCESS_MEMORY_USAGE, C.PROCESS_THREAD_COUNT, C.PROCESS_FD_COUNT):
+        metrics.append({"name": name, "unit": C.UNITS[name], "gauge": {"dataPoints": [
+            {"timeUnixNano": ts, "asInt": str(rng.randrange(1 << 30)),
+             "attributes": [_kv(C.PROCESS_PID, 1000 + p), _kv(C.GEN_AI_AGENT_ID, f"agent-{p}")]}
+            for p in range(pids)]}})
+    metrics.append({"name": C.PROCESS_CPU_TIME, "unit": "s", "sum": {
+        "aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [
+            {"startTimeUnixNano": str(T0), "timeUnixNano": ts, "asDouble": rng.random() * 10,
+             "attributes": [_kv(C.PROCESS_PID, 1000 + p), _kv(C.CPU_MODE, "user")]}
+            for p in range(pids)]}})
+    metrics.append({"name": C.GC_PAUSE_DURATION, "unit": "s", "histogram": {
+        "aggregationTemporality": 2, "dataPoints": [
+            {"startTimeUnixNano": str(T0), "timeUnixNano": ts, "count": "12", "sum": 0.03,
+             "bucketCounts": ["1", "5", "6", "0"], "explicitBounds": [0.001, 0.01, 0.1],
+             "min": 0.0005, "max": 0.05}]}})
+    doc = {"resourceMetrics": [{"resource": _resource(session, 999), "scopeMetrics": [
+        {"scope": {"name": C.SCOPE_NAME}, "metrics": metrics}]}]}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def generate(folder: Path, total_mb: int, file_mb: int, seed: int = 7) -> int:
+    """Write about total_mb of OTLP JSON Lines into folder; return the bytes written."""
+    rng = random.Random(seed)
+    templates = [_trace_line(rng, "bench", i) for i in range(20)]
+    templates += [_metric_line(rng, "bench", i) for i in range(20)]
+    written, n = 0, 0
+    target = total_mb * 1024 * 1024
+    while written < target:
+        path = folder / f"part-{n:04d}.jsonl"
+        chunk = 0
+        with path.open("w") as fh:
+            while chunk < file_mb * 1024 * 1024 and written + chunk < target:
+                line = templates[rng.randrange(len(templates))] + "\n"
+                fh.write(line)
+                chunk += len(line)
+        written += chunk
+        n += 1
+    return written
+
+
+def bare_scan(folder: Path) -> float:
+    con = duckdb.connect()
+    cols = {k: _duck_type(v) for k, v in otlp.DOCUMENT.items()}
+    t = time.perf_counter()
+    con.execute(
+        "SELECT count(*), sum(len(resourceSpans)), sum(len(resourceMetrics)) "
+        "FROM read_json(?, format = 'newline_delimited', columns = ?, "
+        "maximum_object_size = 536870912)",
+        [str(folder / "*.jsonl"), cols],
+    ).fetchall()
+    elapsed = time.perf_counter() - t
+    con.close()
+    return elapsed
+
+
+def _duck_type(shape) -> str:
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return _duck_type(shape[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{k}" {_duck_type(v)}' for k, v in shape.items()) + ")"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes-mb", default="100,300,1024")
+    ap.add_argument("--file-mb", type=int, default=32)
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes_mb.split(",")]
+    results = []
+    for size in sizes:
+        work = Path(tempfile.mkdtemp(prefix="swarmscope-bench-ingest-"))
+        try:
+            corpus = work / "corpus"
+            corpus.mkdir()
+            nbytes = generate(corpus, size, args.file_mb)
+            mb = nbytes / 1e6
+            scan_s = bare_scan(corpus)
+            t = time.perf_counter()
+            summary = ingest([corpus], data_dir=work / "data", progress=False)
+            ingest_s = time.perf_counter() - t
+            rows = summary.total_rows
+            again = ingest([corpus], data_dir=work / "data", progress=False).total_rows
+            results.append((size, mb, scan_s, ingest_s, rows))
+            print(f"{mb:8.0f} MB  bare read_json {scan_s:6.2f} s ({mb / scan_s:6.1f} MB/s)  "
+                  f"ingest {ingest_s:6.2f} s ({mb / ingest_s:6.1f} MB/s, "
+                  f"{rows / ingest_s:,.0f} rows/s, {rows:,} rows)  "
+                  f"ratio {scan_s / ingest_s:4.2f}x  re-run added {again}", flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if len(results) > 1:
+        (s0, mb0, _, t0, _), (s1, mb1, _, t1, _) = results[0], results[-1]
+        print(f"growth {mb0:.0f} MB -> {mb1:.0f} MB: data x{mb1 / mb0:.1f}, "
+              f"ingest time x{t1 / t0:.1f}")
+
+
+if __name__ == "__main__":
+    main()
