@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import os
 import signal as signals
 import subprocess
@@ -462,15 +463,32 @@ def child_env(agent: Agent | None = None) -> dict[str, str]:
     return env
 
 
+# ``with swarmscope.task(...)`` blocks open in this thread / asyncio task, innermost last.
+_WITH_STACK: contextvars.ContextVar[tuple[_TaskSpan, ...]] = contextvars.ContextVar(
+    "swarmscope_with_task", default=()
+)
+
+
 class _TaskDecoratorOrContext:
-    """``swarmscope.task`` works as ``@task``, ``@task("name")`` and ``with task("name"):``."""
+    """``swarmscope.task`` works as ``@task``, ``@task("name")`` and ``with task("name"):``.
+
+    One object may serve several threads or asyncio tasks at once: the open spans live in a
+    context variable, not on the object.
+    """
 
     def __init__(self, name: str | None) -> None:
         self.name = name
-        self._active: list[_TaskSpan] = []
 
     def __call__(self, func: F) -> F:
         task_name = self.name or func.__qualname__
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with _agent_for_task().task(task_name):
+                    return await func(*args, **kwargs)
+
+            return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -481,11 +499,14 @@ class _TaskDecoratorOrContext:
 
     def __enter__(self) -> trace.Span:
         ctx = _agent_for_task().task(self.name)
-        self._active.append(ctx)
-        return ctx.__enter__()
+        span = ctx.__enter__()
+        _WITH_STACK.set((*_WITH_STACK.get(), ctx))
+        return span
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self._active.pop().__exit__(exc_type, exc, tb)
+        *rest, ctx = _WITH_STACK.get()
+        _WITH_STACK.set(tuple(rest))
+        ctx.__exit__(exc_type, exc, tb)
 
 
 def _agent_for_task() -> Agent:

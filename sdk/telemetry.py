@@ -12,6 +12,7 @@ import atexit
 import logging
 import os
 import platform
+import signal
 import socket
 import sys
 import threading
@@ -441,6 +442,35 @@ def _after_fork_in_child() -> None:
         logger.warning("telemetry could not be re-created after fork: %r", error)
 
 
+SIGTERM_FLUSH_TIMEOUT_S = 2.0
+
+
+def _install_sigterm_flush() -> None:
+    """Flush before dying of SIGTERM, then die of it all the same.
+
+    Agents are usually stopped with SIGTERM, whose default action skips atexit: the last
+    batch of spans and metrics would be lost. Only a default disposition is replaced (a
+    program's own handler stays in charge), and the process still ends by SIGTERM, so its
+    parent sees the same exit status.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _flush_and_die)
+    except (ValueError, OSError):  # not the main interpreter, or signals unavailable
+        pass
+
+
+def _flush_and_die(signum: int, _frame: Any) -> None:
+    try:
+        shutdown(SIGTERM_FLUSH_TIMEOUT_S)
+    finally:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
 def _register_multiprocessing_flush() -> None:
     """multiprocessing's forked children leave through os._exit (no atexit): flush via its hook."""
     mp_util = sys.modules.get("multiprocessing.util")
@@ -488,6 +518,7 @@ def init(
         )
         _STATE = Telemetry(settings)
         atexit.register(shutdown)
+        _install_sigterm_flush()
         if not _FORK_HOOK_REGISTERED and hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_after_fork_in_child)
             _FORK_HOOK_REGISTERED = True

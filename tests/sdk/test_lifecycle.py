@@ -250,3 +250,55 @@ def test_spawn_failure_is_recorded_and_raised(tel, data_dir: Path) -> None:
     create = one(spans(data_dir), c.span_name(c.Operation.CREATE_AGENT, "ghost"))
     assert create.status_code == STATUS_ERROR
     assert create.attrs[c.ERROR_TYPE] == "FileNotFoundError"
+
+
+QUICK_EXIT = textwrap.dedent(
+    """
+    import time, swarmscope
+    swarmscope.init(sample_interval=30)  # nothing would be exported before the SIGTERM
+    with swarmscope.task("last-words"):
+        pass
+    print("ready", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_sigterm_flushes_before_the_process_dies(tel, data_dir: Path) -> None:
+    agent = swarmscope.spawn_agent(
+        "quick", [PY, "-c", QUICK_EXIT], stdout=subprocess.PIPE, text=True
+    )
+    assert agent.popen.stdout.readline().strip() == "ready"
+    ending = agent.terminate(timeout=10)
+    agent.popen.stdout.close()
+    swarmscope.shutdown()
+    assert (ending.exit_code, ending.reason) == (-signal.SIGTERM, c.TerminationReason.GRACEFUL)
+    last = next(s for s in spans(data_dir) if s.attrs.get(c.TASK_NAME) == "last-words")
+    assert str(agent.pid) in last.file.name
+
+
+def test_task_decorates_coroutines_and_serves_concurrent_blocks(tel, data_dir: Path) -> None:
+    import asyncio
+
+    @swarmscope.task("fetch")
+    async def fetch(delay: float) -> float:
+        await asyncio.sleep(delay)
+        return delay
+
+    shared = swarmscope.task("shared-block")
+
+    async def in_block(delay: float) -> None:
+        with shared:
+            await asyncio.sleep(delay)
+
+    async def main() -> None:
+        assert await asyncio.gather(fetch(0.02), fetch(0.01)) == [0.02, 0.01]
+        await asyncio.gather(in_block(0.02), in_block(0.01))
+
+    asyncio.run(main())
+    swarmscope.shutdown()
+    found = spans(data_dir)
+    fetches = [s for s in found if s.attrs.get(c.TASK_NAME) == "fetch"]
+    blocks = [s for s in found if s.attrs.get(c.TASK_NAME) == "shared-block"]
+    assert len(fetches) == 2 and len(blocks) == 2
+    assert all(s.parent_id != other.span_id for s in blocks for other in blocks)
