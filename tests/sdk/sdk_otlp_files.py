@@ -93,3 +93,17 @@ def metric_names(data_dir: Path) -> set[str]:
                 for sm in rm["scopeMetrics"]:
                     names.update(m["name"] for m in sm["metrics"])
     return names
+
+
+def metric_points(path: Path, name: str) -> list[dict[str, Any]]:
+    """Attributes of every data point of metric ``name`` in one metrics file."""
+    points = []
+    for document in read_lines(path):
+        for rm in document["resourceMetrics"]:
+            for sm in rm["scopeMetrics"]:
+                for metric in sm["metrics"]:
+                    if metric["name"] != name:
+                        continue
+                    data = next(v for k, v in metric.items() if isinstance(v, dict))
+                    points += [attributes(p.get("attributes")) for p in data["dataPoints"]]
+    return points

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 import swarmscope
-from sdk_otlp_files import SPAN_KIND_INTERNAL, STATUS_ERROR, by_name, one, spans
+from sdk_otlp_files import (
+    SPAN_KIND_INTERNAL,
+    STATUS_ERROR,
+    by_name,
+    metric_points,
+    one,
+    sdk_files,
+    spans,
+)
 from swarmscope import conventions as c
 
 PY = sys.executable
@@ -302,3 +310,39 @@ def test_task_decorates_coroutines_and_serves_concurrent_blocks(tel, data_dir: P
     blocks = [s for s in found if s.attrs.get(c.TASK_NAME) == "shared-block"]
     assert len(fetches) == 2 and len(blocks) == 2
     assert all(s.parent_id != other.span_id for s in blocks for other in blocks)
+
+
+MONITORED_CHILD = textwrap.dedent(
+    """
+    import gc, sys, swarmscope
+    swarmscope.init()
+    gc.collect()
+    sys.stdin.readline()  # stay alive until the parent has sampled us
+    """
+)
+
+
+def test_parent_samples_its_agents_and_children_only_report_their_runtime(
+    data_dir: Path,
+) -> None:
+    swarmscope.init(sample_interval=0.1)
+    agent = swarmscope.spawn_agent(
+        "sampled", [PY, "-c", MONITORED_CHILD], stdin=subprocess.PIPE, text=True
+    )
+    session = swarmscope.session()
+    assert session.monitor is not None and agent.pid in session.monitor.watched()
+    time.sleep(0.8)
+    agent.popen.communicate("go\n", timeout=30)
+    agent.record_exit()
+    assert agent.pid not in session.monitor.watched()  # unwatched once it ended
+    swarmscope.shutdown()
+
+    (parent_file,) = [p for p in sdk_files(data_dir, "metrics") if f".{os.getpid()}." in p.name]
+    (child_file,) = [p for p in sdk_files(data_dir, "metrics") if f".{agent.pid}." in p.name]
+    parent_rss = metric_points(parent_file, c.PROCESS_MEMORY_USAGE)
+    assert {c.PROCESS_PID: agent.pid, c.GEN_AI_AGENT_ID: agent.id}.items() <= next(
+        p for p in parent_rss if p.get(c.PROCESS_PID) == agent.pid
+    ).items()
+    assert metric_points(child_file, c.PROCESS_MEMORY_USAGE) == []  # the parent samples it
+    assert metric_points(child_file, c.SYSTEM_MEMORY_USAGE) == []
+    assert metric_points(child_file, c.GC_COLLECTIONS)  # its own interpreter it reports
