@@ -471,11 +471,22 @@ def _flush_and_die(signum: int, _frame: Any) -> None:
         os.kill(os.getpid(), signum)
 
 
-def _register_multiprocessing_flush() -> None:
-    """multiprocessing's forked children leave through os._exit (no atexit): flush via its hook."""
+def _register_multiprocessing_flush(_state: object = None) -> None:
+    """multiprocessing children leave through os._exit (no atexit): flush from its exit hook."""
     mp_util = sys.modules.get("multiprocessing.util")
     if mp_util is not None:
         mp_util.Finalize(None, shutdown, exitpriority=-100)
+
+
+def _hook_multiprocessing(state: Telemetry) -> None:
+    """A forked worker clears its finalizers at start, then runs the after-fork callbacks:
+    register the flush from there. A spawned worker that calls init() registers it now."""
+    import multiprocessing
+    import multiprocessing.util
+
+    multiprocessing.util.register_after_fork(state, _register_multiprocessing_flush)
+    if multiprocessing.parent_process() is not None:
+        _register_multiprocessing_flush()
 
 
 def init(
@@ -519,6 +530,7 @@ def init(
         _STATE = Telemetry(settings)
         atexit.register(shutdown)
         _install_sigterm_flush()
+        _hook_multiprocessing(_STATE)
         if not _FORK_HOOK_REGISTERED and hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=_after_fork_in_child)
             _FORK_HOOK_REGISTERED = True

@@ -212,3 +212,38 @@ def test_child_env_carries_session_agent_and_traceparent(data_dir: Path) -> None
         format(agent.span_context.trace_id, "032x"),
         format(agent.span_context.span_id, "016x"),
     )
+
+
+MP_SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing, sys, swarmscope
+
+    def work():
+        swarmscope.init()
+        with swarmscope.task("in-worker"):
+            pass
+
+    if __name__ == "__main__":
+        swarmscope.init(sample_interval=30)  # no periodic export: only the exit flush counts
+        worker = multiprocessing.get_context(sys.argv[1]).Process(target=work)
+        worker.start()
+        worker.join()
+        print(worker.pid, worker.exitcode)
+    """
+)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing_workers_flush_before_os_exit(
+    method: str, tmp_path: Path, data_dir: Path
+) -> None:
+    script = tmp_path / "mp_script.py"
+    script.write_text(MP_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script), method], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    worker_pid, exit_code = result.stdout.split()
+    assert exit_code == "0"
+    work = next(s for s in spans(data_dir) if s.attrs.get(c.TASK_NAME) == "in-worker")
+    assert f".{worker_pid}." in work.file.name
