@@ -410,8 +410,8 @@ def _unparsable_lines(con: duckdb.DuckDBPyConnection) -> list[LineError]:
     ).fetchall()
     for path, line_no, text in rows:
         try:
-            json.loads(text)
-            reason = "not an OTLP JSON object"
+            value = json.loads(text)
+            reason = f"not a JSON object but {type(value).__name__}"
         except ValueError as exc:
             col = getattr(exc, "colno", None)
             msg = getattr(exc, "msg", str(exc))
