@@ -243,3 +243,14 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report)
     app.command("check")(check)
     app.command("compare")(compare)
+
+
+def _standalone() -> None:
+    """``python -m swarmscope.analyzer.cli_report``: these three commands on their own."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True)
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    _standalone()

@@ -81,6 +81,15 @@ class Context:
         return self.data.cpu_count or 1
 
 
+def steady(ctx: Context, agent_id: str | None, s: Samples) -> Samples:
+    """An agent's samples from its first task on: start-up is not steady state."""
+    agent = ctx.data.agent_by_id().get(agent_id) if agent_id else None
+    if agent is None or agent.first_task_ns is None:
+        return s
+    later = s.where(s.ts >= agent.first_task_ns)
+    return later if len(later) >= 3 else s
+
+
 def agent_series(samples: Samples) -> list[tuple[str | None, int, Samples]]:
     """(agent id, pid, points) for every process series of one metric."""
     out = []
@@ -121,6 +130,7 @@ def _leaks(ctx: Context, metric: str, kind: str, label: str,
     """Leak verdicts for every agent series of ``metric``; returns leaks and series tested."""
     leaks, tested = [], 0
     for agent_id, pid, s in agent_series(ctx.data.samples(metric)):
+        s = steady(ctx, agent_id, s)
         res: TrendResult | None = analyse_with(ctx.cfg.leaks, kind, _seconds(s.ts), s.value)
         if res is None:
             continue
@@ -172,6 +182,7 @@ def grade_memory(ctx: Context) -> DimensionGrade:
                                     "series grows with a significant, material trend.", "good"))
     growth = []
     for agent_id, pid, s in agent_series(ctx.data.samples(C.PROCESS_MEMORY_USAGE)):
+        s = steady(ctx, agent_id, s)
         res = analyse_with(ctx.cfg.leaks, "rss", _seconds(s.ts), s.value)
         if res is not None and agent_id is not None:
             growth.append((max(res.relative_growth, 0.0), agent_id, pid))
@@ -220,6 +231,7 @@ def _agent_cpu(ctx: Context) -> list[tuple[float, str | None, int, Samples]]:
     out = []
     if len(util):
         for agent_id, pid, s in agent_series(util):
+            s = steady(ctx, agent_id, s)
             skip = int(len(s) * ctx.cfg.leaks["warmup_fraction"])
             rest = s.value[skip:]
             if len(rest):
@@ -268,21 +280,38 @@ def grade_cpu(ctx: Context) -> DimensionGrade:
         values["agent_cpu_max"] = (cores_used, f"{cores_used:.2f} cores "
                                                f"({ctx.agent_name(agent_id)})")
         spec = ctx.cfg.figure("cpu", "agent_cpu_max")
+        busy = []
         for used, a_id, a_pid, _ in sorted(per_agent, key=lambda x: -x[0]):
-            if used >= spec.median * 0.8:
+            waits = _voluntary_switch_rate(ctx, a_id, a_pid)
+            # Spinning: busy and (nearly) never blocking. Under contention a spinner gets
+            # less than a core, but it still never gives the CPU up voluntarily.
+            spinning = used >= spec.p10 and waits is not None and waits < 1.0
+            if used >= spec.median * 0.8 or spinning:
+                busy.append(a_id)
+                how = (f", and gives the CPU up voluntarily {waits:.1f} times/s" if waits
+                       is not None else "")
                 findings.append(Finding(
                     f"{ctx.who(a_id, a_pid)} keeps {used:.2f} cores busy (median after "
-                    "warm-up) - it spins rather than waits.", "warning", a_id,
+                    f"warm-up){how} - it spins rather than waits.", "warning", a_id,
                     ctx.agent_name(a_id), C.PROCESS_CPU_UTILIZATION,
                     f"Make {ctx.agent_name(a_id)} block on its work queue or sleep between "
                     "polls instead of busy-looping."))
-        busy = [x for x in per_agent if x[0] >= spec.median * 0.8]
         if not busy:
             findings.append(Finding(
                 f"Every agent idles between tasks: the busiest, {ctx.agent_name(agent_id)}, "
                 f"uses {cores_used:.2f} cores.", "good"))
         findings.extend(_spawn_spikes(ctx))
     return _dimension(ctx, "cpu", values, findings)
+
+
+def _voluntary_switch_rate(ctx: Context, agent_id: str | None, pid: int) -> float | None:
+    """Voluntary context switches per second after warm-up (how often the process waits)."""
+    switches = ctx.data.samples(C.PROCESS_CONTEXT_SWITCHES)
+    s = switches.where((switches.pid == pid)
+                       & (switches.key == str(C.ContextSwitchType.VOLUNTARY)))
+    s = steady(ctx, agent_id, s)
+    r = _rate(s)
+    return r[0] / r[1] if r else None
 
 
 def _spawn_spikes(ctx: Context) -> list[Finding]:
@@ -382,7 +411,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
 
     def note(metric: str, field: str, fn: Callable[[Samples], float | None]) -> None:
         for agent_id, pid, s in agent_series(d.samples(metric)):
-            v = fn(s)
+            v = fn(steady(ctx, agent_id, s))
             if v is not None:
                 per_pid.setdefault(pid, {})[field] = v
                 owner[pid] = agent_id
@@ -401,6 +430,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
          if len(s) else None)
     heap = {}
     for agent_id, pid, s in agent_series(d.samples(C.HEAP_ALLOCATED_BLOCKS)):
+        s = steady(ctx, agent_id, s)
         res = analyse_with(ctx.cfg.leaks, "heap", _seconds(s.ts), s.value)
         if res is not None:
             heap[pid] = max(res.relative_growth, 0.0)
@@ -584,7 +614,8 @@ def _agent_summaries(ctx: Context) -> list[AgentSummary]:
             return float(v.max()) if len(v) else None
 
         rss = d.samples(C.PROCESS_MEMORY_USAGE)
-        own = rss.where((rss.agent == a.agent_id) & (rss.pid == (a.pid or -2)))
+        own = steady(ctx, a.agent_id,
+                     rss.where((rss.agent == a.agent_id) & (rss.pid == (a.pid or -2))))
         res = analyse_with(ctx.cfg.leaks, "rss", _seconds(own.ts), own.value) if len(own) else None
         out.append(AgentSummary(
             a.agent_id, a.name, a.pid, a.kind, a.spawn_ns, a.terminate_ns, a.exit_code, a.reason,

@@ -2,8 +2,9 @@
 
 A leak needs two things: a statistically significant upward trend (Mann-Kendall, i.e.
 Kendall's tau of the values against time) and a robust slope (Theil-Sen) whose growth over
-the analysed window matters relative to the series' level. Noisy but flat series fail the
-first test or the second; a short start-up ramp is skipped as warm-up.
+the analysed window matters relative to the series' level - judged on the lower confidence
+bound of the slope, so a wide, noisy swing cannot pass for growth by chance. Noisy but flat
+series fail one of the two; a short start-up ramp is skipped as warm-up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scipy import stats
 @dataclass(frozen=True)
 class TrendResult:
     slope: float  # units per second
+    low_slope: float  # lower confidence bound of the slope (confidence 1 - 2 alpha)
     p_value: float  # one-sided, upward trend
     tau: float
     relative_growth: float  # slope * window / median level
@@ -50,21 +52,24 @@ def analyse_series(
         return None
     level = float(np.median(y))
     if np.ptp(y) == 0:
-        return TrendResult(0.0, 1.0, 0.0, 0.0, 0.0, level, len(t), False)
-    slope = float(stats.theilslopes(y, t).slope)
+        return TrendResult(0.0, 0.0, 1.0, 0.0, 0.0, 0.0, level, len(t), False)
+    fit = stats.theilslopes(y, t, alpha=1 - 2 * alpha)
+    slope, low = float(fit.slope), float(fit.low_slope)
     tau_res = stats.kendalltau(t, y, alternative="greater")
     tau = float(tau_res.statistic) if np.isfinite(tau_res.statistic) else 0.0
     p_value = float(tau_res.pvalue) if np.isfinite(tau_res.pvalue) else 1.0
     window = float(t[-1] - t[0])
     absolute = slope * window
     relative = absolute / abs(level) if level else (np.inf if absolute > 0 else 0.0)
+    sure_growth = low * window  # growth the data supports with confidence
     leak = (
         p_value < alpha
-        and slope > 0
-        and relative >= min_relative_growth
-        and absolute >= min_absolute_growth
+        and low > 0
+        and sure_growth >= min_absolute_growth
+        and (sure_growth / abs(level) if level else np.inf) >= min_relative_growth
     )
-    return TrendResult(slope, p_value, tau, float(relative), absolute, level, len(t), bool(leak))
+    return TrendResult(slope, low, p_value, tau, float(relative), absolute, level, len(t),
+                       bool(leak))
 
 
 def analyse_with(

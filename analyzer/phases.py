@@ -22,13 +22,15 @@ from .scoring import PhaseRow
 
 NS = 1_000_000_000
 # Point attributes that tell series of one metric apart, in the order grading_points.sql reads.
-SERIES_KEYS = [C.CPU_MODE, C.GC_GENERATION, C.SYSTEM_MEMORY_STATE, C.PROCESS_STATE]
+SERIES_KEYS = [C.CPU_MODE, C.GC_GENERATION, C.SYSTEM_MEMORY_STATE, C.PROCESS_STATE,
+               C.CONTEXT_SWITCH_TYPE]
 GRADED_METRICS = [
     C.PROCESS_MEMORY_USAGE,
     C.PROCESS_CPU_UTILIZATION,
     C.PROCESS_CPU_TIME,
     C.PROCESS_THREAD_COUNT,
     C.PROCESS_FD_COUNT,
+    C.PROCESS_CONTEXT_SWITCHES,
     C.SYSTEM_MEMORY_USAGE,
     C.SYSTEM_MEMORY_UTILIZATION,
     C.SYSTEM_LOAD_1M,
@@ -53,6 +55,7 @@ class AgentRecord:
     reason: str | None = None
     task_count: int = 0
     failed_tasks: int = 0
+    first_task_ns: int | None = None  # start-up (imports, caches) is over by then
 
 
 @dataclass
@@ -149,7 +152,7 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
             pid=_int(row["pid"]), kind=row["kind"], spawn_ns=_int(row["spawn_ns"]),
             terminate_ns=_int(row["terminate_ns"]), exit_code=_int(row["exit_code"]),
             reason=row["termination_reason"], task_count=int(row["task_count"] or 0),
-            failed_tasks=int(row["failed_tasks"] or 0)))
+            failed_tasks=int(row["failed_tasks"] or 0), first_task_ns=_int(row["first_task_ns"])))
     for row in _rows(con, "grading_cleanup", params):
         data[row["session_id"]].cleanup.append(LeftoverRecord(
             problem=row["problem"], pid=int(row["pid"] or -1), parent_pid=_int(row["parent_pid"]),

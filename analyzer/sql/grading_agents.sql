@@ -9,7 +9,8 @@ SELECT session_id,
        exit_code,
        termination_reason,
        task_count,
-       failed_tasks
+       failed_tasks,
+       epoch_ns(first_task_time) AS first_task_ns
 FROM agents
 WHERE list_contains($sessions, session_id)
 ORDER BY session_id, spawn_time NULLS LAST, agent_id;

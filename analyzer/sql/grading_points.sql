@@ -3,7 +3,8 @@
 --   $sessions  VARCHAR[]  the sessions to load
 --   $metrics   VARCHAR[]  the metric names grading uses
 --   $keys      VARCHAR[]  point attributes that tell series of one metric apart
---                         (cpu.mode, cpython.gc.generation, system.memory.state, process.state);
+--                         (cpu.mode, cpython.gc.generation, system.memory.state, process.state,
+--                         process.context_switch.type);
 --                         the first one present becomes `key`
 -- value: gauge / sum value, or the running sum of a histogram (GC pause seconds).
 SELECT session_id,
@@ -14,7 +15,8 @@ SELECT session_id,
        coalesce(value, sum) AS value,
        temporality,
        coalesce(attributes[$keys[1]]::VARCHAR, attributes[$keys[2]]::VARCHAR,
-                attributes[$keys[3]]::VARCHAR, attributes[$keys[4]]::VARCHAR) AS key
+                attributes[$keys[3]]::VARCHAR, attributes[$keys[4]]::VARCHAR,
+                attributes[$keys[5]]::VARCHAR) AS key
 FROM metric_points
 WHERE list_contains($sessions, session_id)
   AND list_contains($metrics, metric_name)

@@ -93,7 +93,7 @@ def test_env_var_selects_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     [
         ("[figures.cpu.agent_cpu_maxx]\nmedian = 3.0\n", "figures.cpu.agent_cpu_maxx"),
         ("[figures.cpu.agent_cpu_max]\nmedian = 'high'\n", "figures.cpu.agent_cpu_max.median"),
-        ("[figures.cpu.agent_cpu_max]\nmedian = 0.25\n", "figures.cpu.agent_cpu_max"),
+        ("[figures.cpu.agent_cpu_max]\nmedian = 0.2\n", "figures.cpu.agent_cpu_max"),
         ("[figures.memory.leaks]\nweight = -1\n", "figures.memory.leaks.weight"),
         ("[bands]\nB = 95\n", "bands"),
         ("[leaks]\nalpha = 2\n", "leaks.alpha"),

@@ -57,3 +57,13 @@ def test_fd_leak_with_configured_thresholds() -> None:
     assert res is not None and res.leak
     flat = analyse_with(settings, "fds", t, 8 + (np.arange(30) % 2))
     assert flat is not None and not flat.leak
+
+
+def test_wide_random_swings_with_a_lucky_upward_tail_are_not_a_leak() -> None:
+    # RSS of an agent replacing a 1-40 MiB buffer each round: a flat floor, random peaks
+    # that happened to cluster late. Kendall's tau is "significant"; the slope is not sure.
+    mib = [41.7, 41.9, 74.7, 41.7, 69.7, 42.7, 42.7, 42.7, 79.7, 42.7, 42.7, 79.7, 42.7, 42.7,
+           78.7, 42.7, 65.7, 65.7, 75.7, 75.7, 55.8, 54.8, 47.7, 83.7, 84.7, 87.7, 62.8]
+    t = np.arange(len(mib)) * 0.2
+    res = analyse_series(t, np.array(mib) * 2**20, **{**SETTINGS, "warmup_fraction": 0.0})
+    assert res is not None and res.p_value < 0.05 and not res.leak
