@@ -102,6 +102,19 @@ def test_demo_swarm_through_the_collector_matches_the_embedded_default(
     assert spans == expected_spans
     assert series == expected_series
 
+    # `swarmscope ingest` finds the Collector's files with no path: same data directory.
+    from swarmscope.analyzer import db
+    from swarmscope.analyzer.ingest import ingest
+
+    ingested_files = ingest()
+    assert not ingested_files.errors
+    con = db.connect(data_dir, read_only=True)
+    try:
+        (ingested,) = con.execute("SELECT count(*) FROM spans").fetchone()
+    finally:
+        con.close()
+    assert ingested == sum(spans.values())
+
 
 def test_swarm_completes_and_reports_the_loss_when_no_collector_runs(data_dir, port_factory):
     """Nothing listens on the endpoint: the swarm must still finish, and say what it lost."""
