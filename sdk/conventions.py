@@ -143,7 +143,8 @@ ENV_SAMPLE_INTERVAL = "SWARMSCOPE_SAMPLE_INTERVAL"  # seconds, default 1
 ENV_EXPORTER = "SWARMSCOPE_EXPORTER"  # file | otlp | none
 ENV_MONITORED_BY = "SWARMSCOPE_MONITORED_BY"  # pid of a process that already samples this one
 ENV_RECORD_COMMAND_LINES = "SWARMSCOPE_RECORD_COMMAND_LINES"  # 1 to record (redacted) argv
-ENV_AGENT_PATTERN = "SWARMSCOPE_AGENT_PATTERN"  # regex over the command line: which children are agents
+# Regex over the command line: which children of a watched program are agents.
+ENV_AGENT_PATTERN = "SWARMSCOPE_AGENT_PATTERN"
 ENV_CONFIG = "SWARMSCOPE_CONFIG"  # grading control points TOML that overrides the defaults
 ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
