@@ -131,7 +131,7 @@ def build(force: bool = False, progress: Progress = _stderr) -> Path:
         "the first build downloads about 500 MB of Go modules and compiles for a minute or "
         "more, later builds reuse Go's caches"
     )
-    _run_go(go, ["mod", "download"], "downloading Go modules", progress)
+    _run_go(go, ["mod", "download", "-json"], "downloading Go modules", progress, '\t"Path"')
     progress(f"collector: modules ready after {time.monotonic() - started:.0f}s; compiling")
     tmp = binary.with_name(binary.name + ".tmp")
     # -mod=mod: resolve from go.mod/go.sum as committed. -trimpath and -buildvcs=false keep
@@ -142,6 +142,7 @@ def build(force: bool = False, progress: Progress = _stderr) -> Path:
          "-o", str(tmp), "."],
         "compiling",
         progress,
+        "",
     )
     tmp.replace(binary)
     _stamp().write_text(sources_digest(version) + "\n")
@@ -149,19 +150,24 @@ def build(force: bool = False, progress: Progress = _stderr) -> Path:
     return binary
 
 
-def _run_go(go: str, args: list[str], what: str, progress: Progress) -> None:
-    """Run go, reporting every 100 packages it compiles; its output is kept for the error."""
+def _run_go(go: str, args: list[str], what: str, progress: Progress, counts: str) -> None:
+    """Run go and report every 100 output lines starting with ``counts`` (a module it
+    downloaded, a package it compiled); the output is kept for the error message."""
     proc = subprocess.Popen(
         [go, *args], cwd=SOURCE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )
     assert proc.stdout is not None
     lines: list[str] = []
+    done = 0
     started = time.monotonic()
     for line in proc.stdout:
         lines.append(line.rstrip())
-        if len(lines) % 100 == 0:
-            progress(f"collector: {what}: {len(lines)} packages, {time.monotonic() - started:.0f}s")
+        if line.startswith(counts):
+            done += 1
+            if done % 100 == 0:
+                elapsed = time.monotonic() - started
+                progress(f"collector: {what}: {done} so far, {elapsed:.0f}s")
     if proc.wait() != 0:
         tail = "\n".join(lines[-30:])
         raise CollectorError(f"`go {' '.join(args)}` failed in {SOURCE_DIR}:\n{tail}")
