@@ -287,7 +287,11 @@ class Telemetry:
         self.meter = self.meter_provider.get_meter(c.SCOPE_NAME, __version__)
         self.parent_context = _env_parent_context()
         self._set_globals()
-        self.monitor = _create_monitor(settings, self.meter)
+        try:
+            self.monitor = _create_monitor(settings, self.meter)
+        except Exception as error:  # resource figures are a bonus; spans must still flow
+            logger.warning("resource monitor unavailable, no process metrics: %r", error)
+            self.monitor = None
         from swarmscope.lifecycle import Session
 
         self.session: Session = Session(self)
