@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import signal as _signal
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
@@ -114,6 +115,14 @@ def read_cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def _read_comm(pid: int) -> str | None:
+    try:
+        with open(f"{_PROC}/{pid}/comm", "rb") as f:
+            return f.read().rstrip(b"\n").decode(errors="replace")
+    except OSError:
+        return None
+
+
 def read_exe(pid: int) -> str | None:
     """The executable path of ``pid``, when readable."""
     try:
@@ -181,8 +190,17 @@ class Member:
     stat: ProcStat
     parent_key: tuple[int, int] | None  # the member it descends from, when known
     escaped: bool = False  # found by its session marker, not through its parent
-    exited: bool = False  # seen as a zombie or gone
+    exited: bool = False  # seen as a zombie or gone, or reported by an exit event
     zombie: bool = False  # currently a zombie (exited, not reaped)
+    gone: bool = False  # its /proc entry went away
+    exit_status: int | None = None  # waitpid() status from an exit event
+    argv: list[str] | None = None  # captured at an exec event (the process may be gone later)
+    exe: str | None = None
+
+    @property
+    def status(self) -> int | None:
+        """The waitpid() status when it was observed (exit event or zombie stat)."""
+        return self.exit_status if self.exit_status is not None else self.stat.exit_status
 
 
 @dataclass
@@ -209,6 +227,9 @@ class TreeTracker:
         self._self = os.getpid()
         self._include_roots = include_roots
         self._root_pids: set[int] = set()
+        # with process events, a member found gone waits one round for its exit status
+        self.defer_exits = False
+        self._pending: list[Member] = []
         for pid in roots:
             self.add_root(pid)
 
@@ -237,9 +258,9 @@ class TreeTracker:
     def zombies(self) -> list[Member]:
         return [m for m in self.members.values() if m.zombie]
 
-    def scan(self) -> ScanResult:
+    def scan(self, result: ScanResult | None = None) -> ScanResult:
         """One pass over ``/proc``: which members appeared, exited or were reaped since the last."""
-        result = ScanResult()
+        result = result if result is not None else ScanResult()
         pids = set(list_pids())
         self._not_ours &= pids
         self._check_members(pids, result)
@@ -257,25 +278,88 @@ class TreeTracker:
         return result
 
     def _check_members(self, pids: set[int], result: ScanResult) -> None:
+        self._finish_pending(result)
         for key, member in list(self.members.items()):
-            if member.exited and not member.zombie:
+            if member.gone:
                 continue
             pid = key[0]
             stat = read_stat(pid) if pid in pids else None
             if stat is None or stat.start_ticks != key[1]:
                 # gone (or the pid now belongs to another process)
+                member.gone = True
                 if member.zombie:
                     member.zombie = False
                     result.reaped.append(member)
-                else:
+                elif not member.exited and self.defer_exits:
+                    # its exit event may still be on its way: give it one more round
+                    self._pending.append(member)
+                    continue
+                elif not member.exited:
                     member.exited = True
                     result.exited.append(member)
                 if self._by_pid.get(pid) == key:
                     del self._by_pid[pid]
-            elif stat.is_zombie and not member.exited:
+            elif stat.is_zombie and not member.zombie:
                 member.stat = stat  # carries the exit status
-                member.exited = member.zombie = True
+                member.zombie = True
+                if not member.exited:
+                    member.exited = True
+                    result.exited.append(member)
+
+    def _finish_pending(self, result: ScanResult) -> None:
+        """Members found gone one round ago whose exit no event reported: ended, status unknown."""
+        for member in self._pending:
+            if not member.exited:
+                member.exited = True
                 result.exited.append(member)
+            if self._by_pid.get(member.stat.pid) == member.stat.key:
+                del self._by_pid[member.stat.pid]
+        self._pending = []
+
+    def finish(self, result: ScanResult) -> None:
+        """End of watching: settle the members still waiting for an exit event."""
+        self._finish_pending(result)
+
+    def apply_events(self, events: Iterable[tuple], result: ScanResult) -> None:
+        """Fold proc-connector events (see :class:`ProcConnector`) into the tree: processes
+        too short-lived for any scan still appear, and every exit carries its status."""
+        for event in events:
+            kind, pid = event[0], event[1]
+            if kind == "fork":
+                self._event_fork(pid, event[2], event[3], event[4], result)
+            elif kind == "exec":
+                member = self.member_by_pid(pid)
+                if member is not None and not member.exited:
+                    member.argv, member.exe = event[2], event[3]
+                    if event[4]:
+                        member.stat = replace(member.stat, comm=event[4])
+            elif kind == "comm":
+                member = self.member_by_pid(pid)
+                if member is not None:
+                    member.stat = replace(member.stat, comm=event[2])
+            elif kind == "exit":
+                member = self.member_by_pid(pid)
+                if member is not None and member.exit_status is None:
+                    member.exit_status = event[2]
+                    if not member.exited:
+                        member.exited = True
+                        result.exited.append(member)
+
+    def _event_fork(
+        self, pid: int, ppid: int, ts_ns: int, stat: ProcStat | None, result: ScanResult
+    ) -> None:
+        if pid in self._by_pid:
+            return
+        parent_key = self._by_pid.get(ppid)
+        if parent_key is None:
+            return
+        if stat is None:  # gone before we could read it: what the event told us
+            parent = self.members[parent_key].stat
+            stat = ProcStat(pid, ppid, "X", ts_ns * _CLK_TCK // 1_000_000_000, parent.comm)
+        member = Member(stat, parent_key=parent_key)
+        self._add(member)
+        result.appeared.append(member)
+        # a process already gone is ended by its exit event, or by the next scan if that was lost
 
     def _adopt_children(self, stats: dict[int, ProcStat], result: ScanResult) -> None:
         # repeat until stable: a child and its own child can both be new in one scan
@@ -306,6 +390,148 @@ class TreeTracker:
             self._add(member)
             result.appeared.append(member)
             del stats[pid]
+
+
+# --- the fast path: kernel process events ------------------------------------------------------
+
+_NETLINK_CONNECTOR = 11
+_CN_IDX_PROC = 1
+_CN_VAL_PROC = 1
+_PROC_CN_MCAST_LISTEN = 1
+_PROC_CN_MCAST_IGNORE = 2
+_NLMSG_DONE = 3
+_EV_FORK = 0x00000001
+_EV_EXEC = 0x00000002
+_EV_COMM = 0x00000200
+_EV_EXIT = 0x80000000
+_EVENT_OFFSET = 16 + 20  # nlmsghdr + cn_msg
+
+
+class ProcConnector:
+    """Fork, exec and exit events for a process tree from the Linux proc connector.
+
+    The kernel reports every fork/exec/exit on the machine over netlink the moment it happens,
+    with the exit status of any process (not only our children). Subscribing needs
+    CAP_NET_ADMIN (root, or a granted capability); :meth:`open` returns None otherwise and the
+    caller relies on /proc scans alone. A listener thread keeps the set of pids in the tree
+    (roots and every process forked by a member), snapshots ``/proc/<pid>`` at fork and exec
+    while the process certainly still exists, and queues events for :meth:`drain`.
+    """
+
+    def __init__(self, sock: Any) -> None:
+        import collections
+        import threading
+
+        self._sock = sock
+        self._tree: set[int] = set()
+        self._lock = threading.Lock()
+        self._events: collections.deque[tuple] = collections.deque()
+        self._stop = threading.Event()
+        self.lost = 0  # receive-buffer overruns: events the kernel dropped
+        self._thread = threading.Thread(
+            target=self._run, name="swarmscope-proc-events", daemon=True
+        )
+
+    @classmethod
+    def open(cls) -> ProcConnector | None:
+        """Subscribe, or None where the connector is unavailable or not permitted."""
+        import socket
+        import struct
+
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_CONNECTOR)
+        except (OSError, AttributeError):
+            return None
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.bind((0, _CN_IDX_PROC))
+            op = struct.pack("=I", _PROC_CN_MCAST_LISTEN)
+            cn = struct.pack("=IIIIHH", _CN_IDX_PROC, _CN_VAL_PROC, 0, 0, len(op), 0) + op
+            sock.send(struct.pack("=IHHII", 16 + len(cn), _NLMSG_DONE, 0, 0, os.getpid()) + cn)
+            sock.settimeout(0.2)
+            # the subscription is confirmed by an acknowledgement (what == 0); EPERM otherwise
+            sock.recv(256)
+        except OSError:
+            sock.close()
+            return None
+        return cls(sock)
+
+    def start(self, roots: Iterable[int] = ()) -> None:
+        for pid in roots:
+            self.add(pid)
+        self._thread.start()
+
+    def add(self, pid: int) -> None:
+        """Follow ``pid`` (and what it forks) from now on."""
+        with self._lock:
+            self._tree.add(pid)
+
+    def drain(self) -> list[tuple]:
+        """Queued events, oldest first: ("fork", pid, ppid, ts_ns, stat|None),
+        ("exec", pid, argv, exe, comm), ("comm", pid, name), ("exit", pid, wait_status)."""
+        out = []
+        while self._events:
+            out.append(self._events.popleft())
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(1.0)
+        self._sock.close()
+
+    def _run(self) -> None:
+        import struct
+
+        unpack_head = struct.Struct("=I4xQ").unpack_from  # what, cpu (skipped), timestamp
+        unpack_4 = struct.Struct("=IIII").unpack_from
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if exc.errno == 105:  # ENOBUFS: the kernel dropped events; scans cover them
+                    self.lost += 1
+                    continue
+                return
+            offset = 0
+            while offset + _EVENT_OFFSET + 32 <= len(data):
+                (length,) = struct.unpack_from("=I", data, offset)
+                what, ts_ns = unpack_head(data, offset + _EVENT_OFFSET)
+                base = offset + _EVENT_OFFSET + 16
+                a, b, c_, d = unpack_4(data, base)
+                self._handle(what, ts_ns, a, b, c_, d, data[base + 8 : base + 24])
+                if length <= 0:
+                    break
+                offset += (length + 3) & ~3
+
+    def _handle(
+        self, what: int, ts_ns: int, a: int, b: int, c_: int, d: int, raw_comm: bytes
+    ) -> None:
+        if what == _EV_FORK:
+            # parent_pid, parent_tgid, child_pid, child_tgid; threads have child_pid != tgid
+            if c_ != d or b not in self._tree:
+                return
+            with self._lock:
+                self._tree.add(d)
+            self._events.append(("fork", d, b, ts_ns, read_stat(d)))
+        elif what == _EV_EXEC:
+            if b in self._tree:
+                comm = _read_comm(b)  # first: the cheapest, for processes about to vanish
+                self._events.append(("exec", b, read_cmdline(b), read_exe(b), comm))
+        elif what == _EV_COMM:
+            # process_pid, process_tgid, comm[16]: the new name, even if the process is gone
+            # before its command line can be read
+            if a == b and b in self._tree:
+                comm = raw_comm.split(b"\0", 1)[0].decode(errors="replace")
+                self._events.append(("comm", b, comm))
+        elif what == _EV_EXIT:
+            # process_pid, process_tgid, exit_code (waitpid status), exit_signal
+            if a == b and b in self._tree:
+                with self._lock:
+                    self._tree.discard(b)
+                self._events.append(("exit", b, c_))
 
 
 # --- lifecycle spans for processes observed from outside ----------------------------------------

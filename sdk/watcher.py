@@ -72,6 +72,7 @@ class Watcher:
         settle: float = DEFAULT_SETTLE_S,
         record_command_lines: bool | None = None,
         agent_pattern: re.Pattern[str] | None = None,
+        events: bool | None = None,
     ) -> None:
         self.session_id = session_id
         self.tracer = tracer
@@ -90,7 +91,15 @@ class Watcher:
         self.report = WatchReport()
         self._child: subprocess.Popen[bytes] | None = None
         self._root_pid: int | None = None
-        self._pending_signal: int | None = None
+        # the fast path: kernel fork/exec/exit events where permitted (None: try, False: off)
+        self.connector = pt.ProcConnector.open() if events is not False else None
+        self.tracker.defer_exits = self.connector is not None
+        if events and self.connector is None:
+            print(
+                "swarmscope: process events unavailable (needs CAP_NET_ADMIN); "
+                "following the tree by /proc scans only",
+                file=sys.stderr,
+            )
 
     # --- starting -----------------------------------------------------------------------------
 
@@ -101,6 +110,9 @@ class Watcher:
         span = pt.start_create_span(self.tracer, name, agent_id, context=self.parent_context)
         child_env = dict(os.environ if env is None else env)
         child_env.update(self._marker_env(span, agent_id, name))
+        if self.connector is not None:
+            # our own pid: the program's fork and everything it forks from its first instant
+            self.connector.start([os.getpid()])
         try:
             self._child = subprocess.Popen(argv, env=child_env)
         except OSError as exc:
@@ -156,6 +168,8 @@ class Watcher:
         if stat is None:
             raise ProcessLookupError(f"no process with pid {pid}")
         self._root_pid = pid
+        if self.connector is not None:
+            self.connector.start([pid])
         self.tracker.add_root(pid)
         self._on_appeared(self.tracker.member_by_pid(pid))
 
@@ -163,8 +177,13 @@ class Watcher:
 
     def poll(self) -> pt.ScanResult:
         """One scan: emit spans for what appeared and what ended."""
-        result = self.tracker.scan()
+        result = pt.ScanResult()
+        if self.connector is not None:
+            self.tracker.apply_events(self.connector.drain(), result)
+        self.tracker.scan(result)
         for member in result.appeared:
+            if self.connector is not None and not member.exited:
+                self.connector.add(member.stat.pid)  # escapees found by their marker
             self._on_appeared(member)
         for member in result.exited:
             self._on_exited(member)
@@ -188,8 +207,21 @@ class Watcher:
             if time.monotonic() >= deadline or not self.tracker.alive():
                 break
             time.sleep(self.poll_interval)
+        self._settle_pending()
         self._audit()
+        self.close()
         return self.report
+
+    def _settle_pending(self) -> None:
+        result = self.poll()
+        self.tracker.finish(result)
+        for member in result.exited:
+            self._on_exited(member)
+
+    def close(self) -> None:
+        if self.connector is not None:
+            self.connector.close()
+            self.connector = None
 
     def _record_root_exit(self) -> None:
         if self._child is None:
@@ -210,7 +242,7 @@ class Watcher:
         if member is None or member.stat.key in self.report.agents:
             return
         stat = member.stat
-        argv = pt.read_cmdline(stat.pid)
+        argv = member.argv or pt.read_cmdline(stat.pid)
         if self.pattern is not None and not self.pattern.search(" ".join(argv) or stat.comm):
             # not an agent: still followed (its children may be) and counted as a leftover
             return
@@ -230,7 +262,7 @@ class Watcher:
                 stat.pid,
                 parent_pid=stat.ppid,
                 argv=argv,
-                executable=pt.read_exe(stat.pid),
+                executable=member.exe or pt.read_exe(stat.pid),
                 record_command_line=self.record_command_lines,
                 create_time=stat.create_time,
             )
@@ -256,8 +288,8 @@ class Watcher:
         if self._child is not None and member.stat.pid == self._child.pid:
             return  # recorded from wait() by _record_root_exit
         code = sig = None
-        if member.stat.exit_status is not None:
-            code, sig = pt.decode_wait_status(member.stat.exit_status)
+        if member.status is not None:
+            code, sig = pt.decode_wait_status(member.status)
         self._end_agent(member.stat.key, agent, code, sig)
 
     def _end_agent(
@@ -382,6 +414,7 @@ def run_command(
     data_dir: Path | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL_S,
     settle: float = DEFAULT_SETTLE_S,
+    events: bool | None = None,
 ) -> int:
     """``swarmscope run``: start ``argv``, follow it to the end, return its exit status."""
     sess = _init_session(session, interval, data_dir, os.path.basename(argv[0]))
@@ -392,6 +425,7 @@ def run_command(
         parent_context=sess.parent_context(),
         poll_interval=poll_interval,
         settle=settle,
+        events=events,
     )
     watcher.forward_signals()
     try:
@@ -413,6 +447,7 @@ def attach_process(
     data_dir: Path | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL_S,
     settle: float = DEFAULT_SETTLE_S,
+    events: bool | None = None,
 ) -> int:
     """``swarmscope attach``: follow a running process until it ends."""
     stat = pt.read_stat(pid)
@@ -427,6 +462,7 @@ def attach_process(
         parent_context=sess.parent_context(),
         poll_interval=poll_interval,
         settle=settle,
+        events=events,
     )
     # Ctrl-C stops watching; the attached program is not ours to signal
     watcher.attach(pid)
@@ -434,6 +470,7 @@ def attach_process(
         report = watcher.wait()
     except KeyboardInterrupt:
         watcher._audit()
+        watcher.close()
         report = watcher.report
     _finish(report)
     code = report.exits.get(pid, (None, None))[0]
@@ -462,6 +499,13 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option("--poll", help="Seconds between process-tree scans."),
         ] = DEFAULT_POLL_INTERVAL_S,
+        events: Annotated[
+            bool | None,
+            typer.Option(
+                "--events/--no-events",
+                help="Kernel fork/exit events (needs CAP_NET_ADMIN; default: when permitted).",
+            ),
+        ] = None,
     ) -> None:
         """Run CMD and record its whole process tree (put -- before CMD)."""
         raise typer.Exit(
@@ -471,6 +515,7 @@ def register(app: typer.Typer) -> None:
                 interval=interval,
                 data_dir=data_dir,
                 poll_interval=poll,
+                events=events,
             )
         )
 
@@ -481,10 +526,16 @@ def register(app: typer.Typer) -> None:
         interval: Annotated[float | None, typer.Option("--interval")] = None,
         data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
         poll: Annotated[float, typer.Option("--poll")] = DEFAULT_POLL_INTERVAL_S,
+        events: Annotated[bool | None, typer.Option("--events/--no-events")] = None,
     ) -> None:
         """Follow a running process PID and its descendants until it ends."""
         raise typer.Exit(
             attach_process(
-                pid, session=session, interval=interval, data_dir=data_dir, poll_interval=poll
+                pid,
+                session=session,
+                interval=interval,
+                data_dir=data_dir,
+                poll_interval=poll,
+                events=events,
             )
         )

@@ -20,9 +20,13 @@ SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
 NODE = shutil.which("node")
 
 
-def _run(tmp_path: Path, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, *cmd: str, events: bool | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``swarmscope run``; events=False: /proc scans only (what unprivileged users get)."""
+    flags = [] if events is None else ["--events" if events else "--no-events"]
     return subprocess.run(
-        [str(SWARMSCOPE), "run", "--interval", "0.2", "--", *cmd],
+        [str(SWARMSCOPE), "run", "--interval", "0.2", *flags, "--", *cmd],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -58,8 +62,11 @@ for (const child of children) {
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node")
-def test_node_program_children_are_seen_and_reaped(tmp_path: Path, data_dir: Path) -> None:
-    result = _run(tmp_path, NODE, _write(tmp_path, "swarm.js", NODE_PROGRAM))
+@pytest.mark.parametrize("events", [None, False], ids=["default", "scans-only"])
+def test_node_program_children_are_seen_and_reaped(
+    tmp_path: Path, data_dir: Path, events: bool | None
+) -> None:
+    result = _run(tmp_path, NODE, _write(tmp_path, "swarm.js", NODE_PROGRAM), events=events)
     assert result.returncode == 0, result.stderr
     pids = set(json.loads(result.stdout)["pids"])
 
@@ -104,7 +111,8 @@ def test_double_fork_orphan_is_found_and_reported(
     orphan is then found through the session id in its environment, not through its parent."""
     try:
         script = _write(tmp_path, "daemonize.py", DOUBLE_FORK)
-        result = _run(tmp_path, sys.executable, script, linger)
+        # scans only: with linger 0 nothing but the marker can find the orphan
+        result = _run(tmp_path, sys.executable, script, linger, events=False)
         pid = int((tmp_path / "orphan.pid").read_text())
         assert result.returncode == 0, result.stderr
         spans = load_spans(data_dir)
@@ -141,10 +149,12 @@ print(child.pid, child.wait(), flush=True)
 """
 
 
+@pytest.mark.parametrize("events", [None, False], ids=["default", "scans-only"])
 def test_child_killed_by_sigkill_is_recorded_with_its_signal(
-    tmp_path: Path, data_dir: Path
+    tmp_path: Path, data_dir: Path, events: bool | None
 ) -> None:
-    result = _run(tmp_path, sys.executable, _write(tmp_path, "kill.py", KILLED_CHILD))
+    script = _write(tmp_path, "kill.py", KILLED_CHILD)
+    result = _run(tmp_path, sys.executable, script, events=events)
     assert result.returncode == 0, result.stderr
     pid, code = (int(x) for x in result.stdout.split())
     assert code == -signal.SIGKILL
@@ -217,3 +227,28 @@ def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> Non
     # the sh already running, and at least the sleep started while attached
     assert names[0] == "sh" and "sleep" in names[1:]
     assert all(s.parent_id == created[0].span_id for s in created[1:])
+
+
+def _events_available() -> bool:
+    from swarmscope.proctree import ProcConnector
+
+    connector = ProcConnector.open()
+    if connector is None:
+        return False
+    connector.close()
+    return True
+
+
+@pytest.mark.skipif(not _events_available(), reason="proc connector needs CAP_NET_ADMIN")
+def test_process_events_see_millisecond_processes_with_their_exit_codes(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    script = 'for i in 1 2 3 4 5; do sh -c "exit $i"; done; exit 0'
+    result = _run(tmp_path, "sh", "-c", script, events=True)
+    assert result.returncode == 0, result.stderr
+    spans = load_spans(data_dir)
+    created = by_operation(spans, c.Operation.CREATE_AGENT)
+    ended = by_operation(spans, c.Operation.TERMINATE_AGENT)
+    assert len(created) == len(ended) == 6  # the shell and its five short children
+    codes = sorted(s.attributes.get(c.PROCESS_EXIT_CODE) for s in ended)
+    assert codes == [0, 1, 2, 3, 4, 5]
