@@ -250,6 +250,7 @@ def start(settings: CollectorSettings, timeout: float = 30.0) -> RunningCollecto
     for signal_name in (conv.SIGNAL_TRACES, conv.SIGNAL_METRICS, conv.SIGNAL_LOGS):
         seal_partial_line(settings.signal_file(signal_name))
     log_path = settings.state_dir / LOG_FILE
+    log_offset = log_path.stat().st_size if log_path.exists() else 0  # this run's lines only
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(
             [str(binary), *settings.config_args()],
@@ -257,7 +258,6 @@ def start(settings: CollectorSettings, timeout: float = 30.0) -> RunningCollecto
             start_new_session=True,  # outlives `swarmscope collector start`, ignores its Ctrl-C
         )
     collector = RunningCollector(settings, popen.pid, popen)
-    log_offset = log_path.stat().st_size
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if popen.poll() is not None:
@@ -280,15 +280,26 @@ def seal_partial_line(path: Path) -> Path | None:
     line written after a restart would be glued to the fragment and both would be lost. The
     fragment goes to ``<file>.partial-<time>`` (which the analyzer does not read), never away.
     """
-    if not path.is_file() or path.stat().st_size == 0:
+    size = path.stat().st_size if path.is_file() else 0
+    if size == 0:
         return None
     with open(path, "rb+") as handle:
-        data = handle.read()
-        if data.endswith(b"\n"):
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
             return None
-        cut = data.rfind(b"\n") + 1
+        # Walk back to the last newline; only the tail is read, the file may be large.
+        cut, chunk = size, 1 << 16
+        while cut > 0:
+            begin = max(0, cut - chunk)
+            handle.seek(begin)
+            newline = handle.read(cut - begin).rfind(b"\n")
+            if newline >= 0:
+                cut = begin + newline + 1
+                break
+            cut = begin
+        handle.seek(cut)
         aside = path.with_name(f"{path.name}.partial-{time.strftime('%Y%m%dT%H%M%S')}")
-        aside.write_bytes(data[cut:])
+        aside.write_bytes(handle.read())
         handle.truncate(cut)
     return aside
 
@@ -297,7 +308,7 @@ def _startup_failure(
     settings: CollectorSettings, log_path: Path, offset: int, code: int
 ) -> CollectorError:
     with open(log_path, "rb") as log:
-        log.seek(max(0, offset - 4096))
+        log.seek(offset)
         text = log.read().decode(errors="replace")
     bind = _BIND_ERROR.search(text)
     if bind:
@@ -312,7 +323,7 @@ def _remember(collector: RunningCollector) -> None:
     lines = {
         "pid": collector.pid,
         "host": s.host,
-        **{k: v for k, v in s.ports.items()},
+        **s.ports,
         "configs": os.pathsep.join(str(c) for c in s.configs),
         "forward_endpoint": s.forward_endpoint or "",
     }

@@ -13,7 +13,7 @@ import pytest
 from swarmscope import conventions as conv
 from swarmscope.collector import otlpfiles
 from swarmscope.collector.distribution import CollectorError
-from swarmscope.collector.runner import CollectorSettings, running, start
+from swarmscope.collector.runner import CollectorSettings, running, seal_partial_line, start
 
 pytestmark = pytest.mark.collector
 
@@ -193,3 +193,23 @@ def test_settings_name_a_bad_port_variable(monkeypatch):
     monkeypatch.setenv(conv.ENV_OTLP_HTTP_PORT, "http")
     with pytest.raises(CollectorError, match=conv.ENV_OTLP_HTTP_PORT):
         CollectorSettings()
+
+
+@pytest.mark.parametrize(
+    ("content", "kept"),
+    [
+        (b'{"a":1}\n{"b"', b'{"a":1}\n'),
+        (b'{"only a fragment', b""),
+        (b'{"a":1}\n' + b"x" * 200_000, b'{"a":1}\n'),  # fragment longer than one read
+        (b'{"a":1}\n', b'{"a":1}\n'),
+    ],
+)
+def test_seal_partial_line_keeps_whole_lines_and_sets_the_rest_aside(tmp_path, content, kept):
+    path = tmp_path / "traces.jsonl"
+    path.write_bytes(content)
+    aside = seal_partial_line(path)
+    assert path.read_bytes() == kept
+    if kept == content:
+        assert aside is None
+    else:
+        assert aside is not None and aside.read_bytes() == content[len(kept) :]
