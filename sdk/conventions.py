@@ -196,3 +196,6 @@ ENV_FORWARD_ENDPOINT = "SWARMSCOPE_FORWARD_ENDPOINT"  # host:port of an OTLP/gRP
 ENV_FORWARD_INSECURE = "SWARMSCOPE_FORWARD_INSECURE"  # true (default): plain-text gRPC
 ENV_COLLECTOR_BIN = "SWARMSCOPE_COLLECTOR_BIN"  # a Collector binary to run instead of the built one
 COLLECTOR_SUBDIR = "collector"  # <data_dir>/collector/{traces,metrics,logs}.jsonl
+
+# --- read by the analyzer ---------------------------------------------------------------------
+SERVICE_INSTANCE_ID = "service.instance.id"  # per process start; keys sessions without session.id
