@@ -133,6 +133,11 @@ def demo(
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
     _show(run)
+    # End with the answer: ingest the files just written and print the session's report.
+    from swarmscope.analyzer.cli_report import print_report
+
+    console.print()
+    print_report(run.data_dir, run.session_id)
 
 
 def register(app: typer.Typer) -> None:
