@@ -55,9 +55,12 @@ class ProcStat:
 
 def read_stat(pid: int) -> ProcStat | None:
     """``/proc/<pid>/stat`` parsed, or None when the process is gone or unreadable."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            raw = f.read()
+    try:  # os.open/os.read: a third of the cost of open(); this runs ~2000 times a second
+        fd = os.open(f"{_PROC}/{pid}/stat", os.O_RDONLY)
+        try:
+            raw = os.read(fd, 4096)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     # comm may contain spaces and parentheses: it ends at the last ')'
@@ -230,6 +233,8 @@ class TreeTracker:
         # with process events, a member found gone waits one round for its exit status
         self.defer_exits = False
         self._pending: list[Member] = []
+        self.stat_every = 1  # read every live member's stat on every n-th scan
+        self._scans = 0
         for pid in roots:
             self.add_root(pid)
 
@@ -279,10 +284,15 @@ class TreeTracker:
 
     def _check_members(self, pids: set[int], result: ScanResult) -> None:
         self._finish_pending(result)
+        self._scans += 1
+        # with exit events, a live member's stat (zombie state, pid reuse) is read less often
+        full = self.stat_every <= 1 or self._scans % self.stat_every == 0
         for key, member in list(self.members.items()):
             if member.gone:
                 continue
             pid = key[0]
+            if pid in pids and not full and not member.exited:
+                continue
             stat = read_stat(pid) if pid in pids else None
             if stat is None or stat.start_ticks != key[1]:
                 # gone (or the pid now belongs to another process)
@@ -427,6 +437,7 @@ class ProcConnector:
         self._lock = threading.Lock()
         self._events: collections.deque[tuple] = collections.deque()
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set when an event was queued
         self.lost = 0  # receive-buffer overruns: events the kernel dropped
         self._thread = threading.Thread(
             target=self._run, name="swarmscope-proc-events", daemon=True
@@ -516,6 +527,7 @@ class ProcConnector:
             with self._lock:
                 self._tree.add(d)
             self._events.append(("fork", d, b, ts_ns, read_stat(d)))
+            self.ready.set()
         elif what == _EV_EXEC:
             if b in self._tree:
                 comm = _read_comm(b)  # first: the cheapest, for processes about to vanish
@@ -532,6 +544,7 @@ class ProcConnector:
                 with self._lock:
                     self._tree.discard(b)
                 self._events.append(("exit", b, c_))
+                self.ready.set()
 
 
 # --- lifecycle spans for processes observed from outside ----------------------------------------

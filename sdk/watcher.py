@@ -93,7 +93,10 @@ class Watcher:
         self._root_pid: int | None = None
         # the fast path: kernel fork/exec/exit events where permitted (None: try, False: off)
         self.connector = pt.ProcConnector.open() if events is not False else None
-        self.tracker.defer_exits = self.connector is not None
+        if self.connector is not None:
+            self.tracker.defer_exits = True
+            self.tracker.stat_every = 5  # exits come from events; zombies are still checked
+        self._last_scan = 0.0
         if events and self.connector is None:
             print(
                 "swarmscope: process events unavailable (needs CAP_NET_ADMIN); "
@@ -175,12 +178,15 @@ class Watcher:
 
     # --- the loop -------------------------------------------------------------------------------
 
-    def poll(self) -> pt.ScanResult:
-        """One scan: emit spans for what appeared and what ended."""
+    def poll(self, scan: bool = True) -> pt.ScanResult:
+        """Apply queued process events and (when ``scan``) scan /proc; emit spans for what
+        appeared and what ended."""
         result = pt.ScanResult()
         if self.connector is not None:
             self.tracker.apply_events(self.connector.drain(), result)
-        self.tracker.scan(result)
+        if scan:
+            self._last_scan = time.monotonic()
+            self.tracker.scan(result)
         for member in result.appeared:
             if self.connector is not None and not member.exited:
                 self.connector.add(member.stat.pid)  # escapees found by their marker
@@ -198,8 +204,8 @@ class Watcher:
     def wait(self) -> WatchReport:
         """Poll until the program ends, settle, then audit what it left behind."""
         while not self._root_done():
-            self.poll()
-            time.sleep(self.poll_interval)
+            self.poll(scan=time.monotonic() - self._last_scan >= self.poll_interval * 0.9)
+            self._pause()
         self._record_root_exit()
         deadline = time.monotonic() + self.settle
         while True:
@@ -211,6 +217,15 @@ class Watcher:
         self._audit()
         self.close()
         return self.report
+
+    def _pause(self) -> None:
+        """Until the next scan is due, or sooner when a fork/exit event arrives."""
+        delay = max(0.0, self._last_scan + self.poll_interval - time.monotonic())
+        if self.connector is None:
+            time.sleep(delay)
+            return
+        if self.connector.ready.wait(delay):
+            self.connector.ready.clear()
 
     def _settle_pending(self) -> None:
         result = self.poll()
