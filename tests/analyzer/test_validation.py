@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from swarmscope.analyzer.ingest import ingest
 from swarmscope.analyzer.report_json import to_dict
 from swarmscope.analyzer.report_md import SECTIONS, TITLES, render_markdown
 from swarmscope.analyzer.scoring import load_config
+from test_report_html import dump_dom
 
 pytestmark = pytest.mark.slow
 
@@ -282,7 +284,7 @@ def test_report_sections_and_json_keys_from_real_sessions(graded) -> None:
 def test_check_gates_on_grade(graded) -> None:
     data_dir = graded[1]
     clean, problems = graded[0]["clean"][0].session, graded[0]["problems"][0].session
-    base = [sys.executable, "-m", "swarmscope.analyzer.cli_report"]
+    base = [str(Path(sys.executable).parent / "swarmscope")]
     env = {**os.environ, C.ENV_DATA_DIR: str(data_dir)}
     ok = subprocess.run([*base, "check", clean, "--min-grade", "B", "--no-ingest"],
                         capture_output=True, text=True, env=env)
@@ -296,3 +298,65 @@ def test_check_gates_on_grade(graded) -> None:
     assert cmp.returncode == 0, cmp.stderr
     deltas = json.loads(cmp.stdout)["dimensions"]
     assert deltas["cleanup"]["delta"] < 0 and deltas["memory"]["delta"] < 0
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
+    """The mesh demo, shortened, then `swarmscope report` as Markdown and HTML."""
+    root = tmp_path_factory.mktemp("demo")
+    data_dir = root / "data"
+    code = ("import sys; from pathlib import Path; from swarmscope.demo import run_demo; "
+            "run_demo(Path(sys.argv[1]), agents=3, duration=4.0, sample_interval=0.25)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SWARMSCOPE_"))}
+    done = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    cli = str(Path(sys.executable).parent / "swarmscope")
+    md = subprocess.run([cli, "report", "--data-dir", str(data_dir)], capture_output=True,
+                        text=True, env=env, timeout=120)
+    assert md.returncode == 0, md.stderr[-3000:]
+    html_file = root / "report.html"
+    html = subprocess.run([cli, "report", "--data-dir", str(data_dir), "-f", "html", "-o",
+                           str(html_file), "--no-ingest"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert html.returncode == 0, html.stderr[-3000:]
+    return md.stdout, html_file.read_text(), root
+
+
+def test_mesh_demo_report_is_complete(demo_report) -> None:
+    md, _, _ = demo_report
+    positions = [md.index(f"## {s}") for s in SECTIONS]
+    assert positions == sorted(positions)
+    for title in TITLES.values():
+        assert f"### {title}:" in md
+    timeline = md.split("## Metrics timeline")[1].split("## Strengths")[0]
+    rows = [line for line in timeline.splitlines() if line.startswith("| ") and "Phase" not in line]
+    assert [r.split("|")[1].strip() for r in rows] == [
+        "baseline", "agents active", "peak", "pre-termination", "post-termination"]
+    assert all("n/a |" not in r.split("|")[4] for r in rows)  # session memory in every phase
+    assert "- topology: mesh" in md and "| agent-2 |" in md
+    conclusion = md.split("## Conclusion")[1]
+    assert "Overall grade:" in conclusion
+    assert all(f"- {t}:" in conclusion for t in TITLES.values())
+    assert "n/a" not in conclusion  # every dimension was measured
+
+
+@pytest.mark.browser
+def test_mesh_demo_html_charts_draw(demo_report) -> None:
+    _, html, root = demo_report
+    page = root / "report.html"
+    dom = dump_dom(page, root / "profile")
+    charts = re.findall(r'<svg class="chart"[^>]*data-rendered="(\w+)"', dom)
+    assert charts == ["true"] * 4
+    assert len(re.findall(r'class="marker spawn"', dom)) == 3 * 4
+
+
+def test_script_named_agent_stays_text_in_real_html(graded, tmp_path: Path) -> None:
+    from swarmscope.analyzer.report_html import render_html
+
+    g, _ = graded[0]["noisy"]
+    page = tmp_path / "noisy.html"
+    page.write_text(render_html(g))
+    assert SCRIPT_NAME not in page.read_text()
+    dom = dump_dom(page, tmp_path / "profile")
+    assert SCRIPT_NAME not in dom and "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
