@@ -118,7 +118,10 @@ def ingest(
         raise IngestError(f"data directory {root} does not exist (set {C.ENV_DATA_DIR})")
     files = sorted(set(_discover(targets)))
     summary = IngestSummary(files_seen=len(files))
-    con = db.connect(root)
+    try:
+        con = db.connect(root)
+    except duckdb.IOException as exc:
+        raise IngestError(f"cannot open {db.database_path(root)}: {exc}") from exc
     try:
         _prepare(con)
         batches = []
@@ -183,7 +186,10 @@ def _plan(con: duckdb.DuckDBPyConnection, path: Path, summary: IngestSummary) ->
                 state = _FileState(0, "", 0, 0, 0, "", datetime.now(UTC))
             head_sha = hashlib.sha256(head).hexdigest()
             if state.format == "document":
-                return None  # unchanged document (a changed one is a new generation)
+                if size == state.byte_offset:
+                    return None  # unchanged document
+                # a rewritten document: read it again as a new generation
+                state = _FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
             fmt = state.format or _detect_format(fh, path, size)
             if fmt == "document":
                 return _Batch(path, state, 0, size, 1, head_sha, len(head), fmt)
@@ -436,15 +442,22 @@ def _save_state(
         "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             str(batch.path), s.generation, batch.head_sha256, batch.head_len, batch.end,
-            s.line_count + lines, batch.format, _signal_of(batch.path),
+            s.line_count + lines, batch.format, _signal_of(con, batch.path),
             s.first_ingest.replace(tzinfo=None), now,
         ],
     )
 
 
-def _signal_of(path: Path) -> str | None:
-    first = path.name.split(".")[0]
-    return first if first in _SIGNAL_WORDS else None
+def _signal_of(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """traces, metrics or logs by what the file holds (mixed when more than one)."""
+    found = con.execute(
+        "SELECT bool_or(resourceSpans IS NOT NULL), bool_or(resourceMetrics IS NOT NULL),"
+        " bool_or(resourceLogs IS NOT NULL) FROM _docs WHERE source_file = ?", [str(path)]
+    ).fetchone()
+    kinds = [name for name, present in zip(_SIGNAL_WORDS, found, strict=True) if present]
+    if not kinds:
+        return None
+    return kinds[0] if len(kinds) == 1 else "mixed"
 
 
 # --- progress --------------------------------------------------------------------------------

@@ -99,3 +99,13 @@ def test_new_files_are_picked_up_and_documents_read_once(data_dir: Path) -> None
     second = ingest(None, data_dir)
     assert (second.files_read, second.files_unchanged, second.rows_added["spans"]) == (1, 2, 2)
     assert span_count(data_dir) == 6
+    # a rewritten document is read again; the file's signal is told by its content
+    doc["resourceSpans"][0]["scopeSpans"][0]["spans"].append(
+        json.loads(line(5, spans=1))["resourceSpans"][0]["scopeSpans"][0]["spans"][0])
+    (data_dir / "doc.json").write_text(json.dumps(doc, indent=2))
+    assert ingest(None, data_dir).rows_added["spans"] == 3
+    con = db.connect(data_dir, read_only=True)
+    assert con.execute("SELECT DISTINCT signal FROM ingested_files").fetchall() == [("traces",)]
+    assert con.execute(
+        "SELECT generation, format FROM ingested_files WHERE path LIKE '%doc.json'"
+    ).fetchone() == (1, "document")
