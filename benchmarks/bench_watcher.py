@@ -205,6 +205,18 @@ def _markdown(results: dict) -> str:
         e = results["rates"].get("events", {}).get(ms)
         cell = lambda r: f"{r[0] * 100:.0f} % seen, {r[1] * 100:.0f} % with exit status"  # noqa: E731
         lines.append(f"| lifetime {ms} ms | {cell(s)} | {cell(e) if e else 'n/a'} |")
+
+    def reliable(mode: str) -> str:
+        rates = results["rates"].get(mode)
+        if not rates:
+            return "n/a"
+        ok = [ms for ms in LIFETIMES_MS if all(rates[m][0] == 1.0 for m in LIFETIMES_MS if m >= ms)]
+        return f"{min(ok)} ms" if ok else "none tried"
+
+    lines.append(
+        f"| shortest lifetime reliably seen (100 % of {CHILDREN_PER_LIFETIME} from there up) "
+        f"| {reliable('scans')} | {reliable('events')} |"
+    )
     lines += [
         "",
         f"psutil floor (the baseline): sampling the same 100 processes once per second costs "
@@ -214,9 +226,11 @@ def _markdown(results: dict) -> str:
         f"{results['scan'] * 20 * 100:.1f} % of a core at the default 20 scans per second "
         "(with events, live members' stat files are re-read only every fifth scan).",
         "",
-        "Reading: with scans only, a process is reliably seen when it lives at least about two "
-        "scan intervals; shorter ones are seen by chance (lifetime / interval) unless they are "
-        "left unreaped. Exit statuses of descendants that are not the watcher's own child are "
+        "Reading: with scans only, a process is reliably seen when it lives at least one scan "
+        "interval (50 ms); shorter ones are seen by chance (about lifetime / interval) unless "
+        "they are left unreaped, in which case the zombie is seen. The children here are reaped "
+        "the moment they exit, as Node.js and asyncio do. Exit statuses of descendants that "
+        "are not the watcher's own child are "
         "known only when a scan catches them as zombies, or always with events. Events see "
         "every fork; the name and command line of a process that exits within a millisecond may "
         "still be its parent's (read at exec time, racing the exit).",
