@@ -11,7 +11,6 @@ post-termination (after the last terminate plus the settle window).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,20 +216,19 @@ def _split_points(data: dict[str, SessionData], cols: dict[str, Any]) -> None:
 
 
 def attribute_points(session: SessionData) -> None:
-    """Give points without an agent id the agent spawned with their pid (latest spawn first)."""
-    spawns: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for a in session.agents:
-        if a.pid is not None:
-            spawns[a.pid].append((a.spawn_ns or 0, a.agent_id))
-    if not spawns:
+    """Give points without an agent id the agent spawned with their pid (latest spawn wins)."""
+    spawned = sorted((a.spawn_ns or 0, a.pid, a.agent_id) for a in session.agents
+                     if a.pid is not None)
+    if not spawned:
         return
     for samples in session.metrics.values():
-        missing = np.flatnonzero(np.equal(samples.agent, None))
-        for i in missing:
-            for spawn_ns, agent_id in sorted(spawns.get(int(samples.pid[i]), []), reverse=True):
-                if samples.ts[i] >= spawn_ns - NS:  # a sample may precede the spawn span's end
-                    samples.agent[i] = agent_id
-                    break
+        missing = np.equal(samples.agent, None)
+        if not missing.any():
+            continue
+        for spawn_ns, pid, agent_id in spawned:  # later spawns overwrite earlier ones
+            # a sample may precede the end of the spawn span by a little
+            hit = missing & (samples.pid == pid) & (samples.ts >= spawn_ns - NS)
+            samples.agent[hit] = agent_id
 
 
 # --- timeline --------------------------------------------------------------------------------
