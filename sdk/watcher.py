@@ -28,6 +28,7 @@ from swarmscope import proctree as pt
 
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
+EXEC_GRACE_S = 0.005
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
@@ -225,6 +226,9 @@ class Watcher:
             time.sleep(delay)
             return
         if self.connector.ready.wait(delay):
+            # a fork is usually followed by an exec within a millisecond or two: batch them so
+            # the new process is named after what it runs, not after its parent
+            time.sleep(EXEC_GRACE_S)
             self.connector.ready.clear()
 
     def _settle_pending(self) -> None:

@@ -194,3 +194,19 @@ def test_uninstrument_restores_every_patched_attribute(data_dir: Path) -> None:
     (terminate,) = by_operation(spans, c.Operation.TERMINATE_AGENT)
     assert create.pid == terminate.pid == proc.pid
     assert traceparent.split("-")[2] == create.span_id
+
+
+def test_spawn_agent_children_are_not_recorded_twice(data_dir: Path) -> None:
+    import swarmscope
+
+    instrumentor = swarmscope.instrument()
+    try:
+        agent = swarmscope.spawn_agent("coder", ["sleep", "0.05"])
+        agent.popen.wait()
+        agent.record_exit()
+        subprocess.run(["true"], check=True)
+    finally:
+        instrumentor.uninstrument()
+        swarmscope.shutdown()
+    creates = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
+    assert sorted(s.attributes[c.GEN_AI_AGENT_NAME] for s in creates) == ["coder", "true"]
