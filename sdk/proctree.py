@@ -278,7 +278,9 @@ class TreeTracker:
             return result
         stats = {pid: s for pid in new if (s := read_stat(pid)) is not None}
         self._adopt_children(stats, result)
-        self._adopt_marked(stats, result)
+        if self._adopt_marked(stats, result):
+            # children of an escapee found only now (a zombie has no environment to read)
+            self._adopt_children(stats, result)
         self._not_ours.update(stats)
         return result
 
@@ -390,9 +392,10 @@ class TreeTracker:
                 del stats[pid]
                 changed = True
 
-    def _adopt_marked(self, stats: dict[int, ProcStat], result: ScanResult) -> None:
+    def _adopt_marked(self, stats: dict[int, ProcStat], result: ScanResult) -> bool:
         if not self.session_id:
-            return
+            return False
+        found = False
         for pid, stat in list(stats.items()):
             if read_uid(pid) != self.uid or not environ_has(pid, ENV_SESSION_ID, self.session_id):
                 continue
@@ -400,6 +403,8 @@ class TreeTracker:
             self._add(member)
             result.appeared.append(member)
             del stats[pid]
+            found = True
+        return found
 
 
 # --- the fast path: kernel process events ------------------------------------------------------

@@ -436,8 +436,14 @@ def run_command(
     events: bool | None = None,
 ) -> int:
     """``swarmscope run``: start ``argv``, follow it to the end, return its exit status."""
+    try:
+        pattern = _agent_pattern()
+    except ValueError as exc:
+        print(f"swarmscope: {exc}", file=sys.stderr)
+        return 2
     sess = _init_session(session, interval, data_dir, os.path.basename(argv[0]))
     watcher = Watcher(
+        agent_pattern=pattern,
         session_id=sess.id,
         tracer=sess.tracer,
         monitor=sess.monitor,

@@ -252,3 +252,59 @@ def test_process_events_see_millisecond_processes_with_their_exit_codes(
     assert len(created) == len(ended) == 6  # the shell and its five short children
     codes = sorted(s.attributes.get(c.PROCESS_EXIT_CODE) for s in ended)
     assert codes == [0, 1, 2, 3, 4, 5]
+
+
+DAEMON_WITH_ZOMBIE = """
+import os, sys, time
+if os.fork() == 0:
+    if os.fork() == 0:  # the daemon
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        with open("daemon.pid", "w") as f:
+            f.write(str(os.getpid()))
+        if os.fork() == 0:
+            os._exit(3)  # its child: exits, and the daemon never reaps it
+        time.sleep(60)
+        os._exit(0)
+    os._exit(0)
+os.wait()
+time.sleep(0.5)
+"""
+
+
+@pytest.mark.parametrize("events", [None, False], ids=["default", "scans-only"])
+def test_zombie_left_by_a_daemon_is_reported_with_its_status(
+    tmp_path: Path, data_dir: Path, events: bool | None
+) -> None:
+    script = _write(tmp_path, "zombie.py", DAEMON_WITH_ZOMBIE)
+    try:
+        result = _run(tmp_path, sys.executable, script, events=events)
+        daemon = int((tmp_path / "daemon.pid").read_text())
+    finally:
+        pid_file = tmp_path / "daemon.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # its zombie goes with it
+    assert result.returncode == 0, result.stderr
+    spans = load_spans(data_dir)
+    (orphan,) = audit_events(spans, c.EVENT_ORPHAN)
+    (zombie,) = audit_events(spans, c.EVENT_ZOMBIE)
+    assert orphan[c.PROCESS_PID] == daemon
+    assert zombie[c.PROCESS_PARENT_PID] == daemon
+    assert "zombie" in result.stderr and "orphan" in result.stderr
+    ended = {s.pid: s for s in by_operation(spans, c.Operation.TERMINATE_AGENT)}
+    assert ended[zombie[c.PROCESS_PID]].attributes[c.PROCESS_EXIT_CODE] == 3
+
+
+def test_bad_command_and_bad_pattern_fail_clearly(tmp_path: Path) -> None:
+    missing = _run(tmp_path, str(tmp_path / "no-such-program"))
+    assert missing.returncode == 127
+    assert "cannot start" in missing.stderr and "no-such-program" in missing.stderr
+    bad = subprocess.run(
+        [str(SWARMSCOPE), "run", "--", "true"],
+        env={**os.environ, c.ENV_AGENT_PATTERN: "("},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and c.ENV_AGENT_PATTERN in bad.stderr
