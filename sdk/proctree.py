@@ -663,6 +663,7 @@ def emit_terminate(
         c.GEN_AI_OPERATION_NAME: c.Operation.TERMINATE_AGENT.value,
         c.GEN_AI_AGENT_ID: agent.agent_id,
         c.GEN_AI_AGENT_NAME: agent.name,
+        c.AGENT_KIND: c.AgentKind.PROCESS.value,
         c.PROCESS_PID: agent.pid,
     }
     if exit_code is not None:
