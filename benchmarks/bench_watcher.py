@@ -232,7 +232,9 @@ def _markdown(results: dict) -> str:
         "the moment they exit, as Node.js and asyncio do. Exit statuses of descendants that "
         "are not the watcher's own child are "
         "known only when a scan catches them as zombies, or always with events. Events see "
-        "every fork; the name and command line of a process that exits within a millisecond may "
+        "every fork; the event latency includes a deliberate 5 ms wait that lets a fork's exec "
+        "arrive, so the process is named after what it runs. The name and command line of a "
+        "process that exits within a millisecond may "
         "still be its parent's (read at exec time, racing the exit).",
         "",
     ]
