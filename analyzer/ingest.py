@@ -14,7 +14,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger single (pretty-printed) documen
 MAX_LINE_BYTES = 512 * 1024 * 1024
 GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
 GROUP_FILES = 256
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # groups ingested side by side
 TABLES = ("resources", "spans", "metric_points", "logs")
 _SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
 
@@ -132,9 +135,12 @@ def ingest(
             else:
                 batches.append(batch)
         with _progress_bar(progress, sum(b.size for b in batches)) as advance:
-            for group in _groups(batches):
-                _ingest_group(con, group, summary)
-                advance(sum(b.size for b in group))
+            _run_groups(con, list(_groups(batches)), summary, advance)
+        summary.errors.sort(key=lambda e: (e.path, e.line or 0))
+        if batches:
+            # One checkpoint at the end instead of one every few groups: each checkpoint
+            # costs more as the database grows. Until then the WAL holds the committed rows.
+            con.execute("CHECKPOINT")
     finally:
         con.close()
     return summary
@@ -268,6 +274,7 @@ def _complete_end(fh, start: int, size: int) -> int:
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_sql("ingest_macros"))
+    con.execute("SET checkpoint_threshold = '1TB'")  # this connection: checkpoint at the end
 
 
 def _sql(name: str) -> str:
@@ -294,8 +301,51 @@ def _groups(batches: list[_Batch]) -> Iterator[list[_Batch]]:
         yield group
 
 
+def _run_groups(
+    con: duckdb.DuckDBPyConnection,
+    groups: list[list[_Batch]],
+    summary: IngestSummary,
+    advance: Callable[[int], object],
+) -> None:
+    """Ingest the groups, several at once on their own connections when there are several.
+
+    Each group is still one transaction (its rows and its files' offsets), so running them
+    side by side keeps every file all-or-nothing; the flattening SQL runs on one core per
+    statement, so this is what uses the other cores.
+    """
+    lock = threading.Lock()
+    if len(groups) <= 1 or WORKERS <= 1:
+        for group in groups:
+            _ingest_group(con, group, summary, lock)
+            advance(sum(b.size for b in group))
+        return
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def work(group: list[_Batch]) -> int:
+        cur = getattr(local, "cursor", None)
+        if cur is None:
+            cur = local.cursor = con.cursor()
+            _prepare(cur)
+            with lock:
+                cursors.append(cur)
+        _ingest_group(cur, group, summary, lock)
+        return sum(b.size for b in group)
+
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for done in as_completed([pool.submit(work, g) for g in groups]):
+                advance(done.result())
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
 def _ingest_group(
-    con: duckdb.DuckDBPyConnection, group: list[_Batch], summary: IngestSummary
+    con: duckdb.DuckDBPyConnection,
+    group: list[_Batch],
+    summary: IngestSummary,
+    lock: threading.Lock,
 ) -> None:
     """Ingest a group of files in one transaction; if that fails, each file on its own."""
     errors: list[LineError] = []
@@ -304,6 +354,10 @@ def _ingest_group(
             # Read outside the transaction: a failed fast read must not abort it.
             con.execute(_sql("ingest_tables"))
             lines = [_read_batch(con, b, Path(tmp), errors) for b in group]
+        # Resources on their own (serialised, so two groups never add the same one): a
+        # resource without rows is harmless if the transaction below fails.
+        with lock:
+            new_resources = con.execute(_sql("ingest_resources")).fetchone()[0]
         con.execute("BEGIN TRANSACTION")
         try:
             added = _load_rows(con, errors)
@@ -318,19 +372,23 @@ def _ingest_group(
     except (duckdb.Error, OSError, ValueError) as exc:
         if len(group) > 1:
             for batch in group:
-                _ingest_group(con, [batch], summary)
+                _ingest_group(con, [batch], summary, lock)
         else:
-            summary.errors.append(LineError(str(group[0].path), None, f"file not ingested: {exc}"))
+            with lock:
+                summary.errors.append(
+                    LineError(str(group[0].path), None, f"file not ingested: {exc}"))
         return
     finally:
         for temp in ("_lines", "_parsed", "_docs", "_res"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-    summary.files_read += len(group)
-    summary.bytes_read += sum(b.size for b in group)
-    summary.lines_read += sum(lines)
-    for table, n in added.items():
-        summary.rows_added[table] += n
-    summary.errors.extend(errors)
+    with lock:
+        summary.files_read += len(group)
+        summary.bytes_read += sum(b.size for b in group)
+        summary.lines_read += sum(lines)
+        added["resources"] = new_resources
+        for table, n in added.items():
+            summary.rows_added[table] += n
+        summary.errors.extend(errors)
 
 
 def _read_batch(
@@ -393,8 +451,9 @@ def _blank_undecodable(data: bytes, batch: _Batch, errors: list[LineError]) -> b
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[str, int]:
-    """Flatten _docs into the model's tables; report what could not be stored."""
-    added = {"resources": con.execute(_sql("ingest_resources")).fetchone()[0]}
+    """Flatten _docs (resources already in _res) into the model's tables; report what could
+    not be stored."""
+    added = {}
     for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),
                         ("logs", "ingest_logs")):
         added[table] = con.execute(_sql(name)).fetchone()[0]

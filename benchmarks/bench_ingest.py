@@ -12,6 +12,7 @@ Prints MB/s, rows/s and the ratio ingest/baseline (goal: >= 0.3), and how ingest
 from the smallest to the largest size. The corpus is deleted afterwards.
 
     .venv/bin/python benchmarks/bench_ingest.py [--sizes-mb 100,300,1024] [--file-mb 32]
+        [--trace-share 0.5]
 """
 
 from __future__ import annotations
@@ -116,11 +117,16 @@ def _metric_line(rng: random.Random, session: str, seq: int, pids: int = 40) -> 
     return json.dumps(doc, separators=(",", ":"))
 
 
-def generate(folder: Path, total_mb: int, file_mb: int, seed: int = 7) -> int:
-    """Write about total_mb of OTLP JSON Lines into folder; return the bytes written."""
+def generate(
+    folder: Path, total_mb: int, file_mb: int, trace_share: float = 0.5, seed: int = 7
+) -> int:
+    """Write about total_mb of OTLP JSON Lines into folder; return the bytes written.
+
+    ``trace_share`` of the lines are TracesData (200 spans each), the rest MetricsData
+    (about 160 points each)."""
     rng = random.Random(seed)
-    templates = [_trace_line(rng, "bench", i) for i in range(20)]
-    templates += [_metric_line(rng, "bench", i) for i in range(20)]
+    trace_lines = [_trace_line(rng, "bench", i) for i in range(20)]
+    metric_lines = [_metric_line(rng, "bench", i) for i in range(20)]
     written, n = 0, 0
     target = total_mb * 1024 * 1024
     while written < target:
@@ -128,7 +134,8 @@ def generate(folder: Path, total_mb: int, file_mb: int, seed: int = 7) -> int:
         chunk = 0
         with path.open("w") as fh:
             while chunk < file_mb * 1024 * 1024 and written + chunk < target:
-                line = templates[rng.randrange(len(templates))] + "\n"
+                pool = trace_lines if rng.random() < trace_share else metric_lines
+                line = pool[rng.randrange(len(pool))] + "\n"
                 fh.write(line)
                 chunk += len(line)
         written += chunk
@@ -162,6 +169,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes-mb", default="100,300,1024")
     ap.add_argument("--file-mb", type=int, default=32)
+    ap.add_argument("--trace-share", type=float, default=0.5,
+                    help="share of lines that are traces (the rest metrics); a monitored "
+                    "swarm writes mostly metrics, e.g. 0.05")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes_mb.split(",")]
     results = []
@@ -170,7 +180,7 @@ def main() -> None:
         try:
             corpus = work / "corpus"
             corpus.mkdir()
-            nbytes = generate(corpus, size, args.file_mb)
+            nbytes = generate(corpus, size, args.file_mb, args.trace_share)
             mb = nbytes / 1e6
             scan_s = bare_scan(corpus)
             store_s = bare_scan(corpus, work / "bare.duckdb")

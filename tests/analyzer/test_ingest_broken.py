@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from swarmscope.analyzer import db
+from swarmscope.analyzer import ingest as ingest_module
 from swarmscope.analyzer.ingest import ingest
 
 TS = "1700000000000000000"
@@ -99,14 +101,22 @@ def test_broken_corpus_is_reported_and_the_rest_ingested(data_dir: Path) -> None
     assert again.errors == [] and again.total_rows == 0
 
 
-def test_a_broken_file_does_not_stop_the_others(data_dir: Path) -> None:
+@pytest.mark.parametrize("group_files", [1, 256], ids=["file-by-file", "grouped"])
+def test_a_broken_file_does_not_stop_the_others(
+    data_dir: Path, group_files: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one file per group: groups run side by side on their own connections
+    monkeypatch.setattr(ingest_module, "GROUP_FILES", group_files)
     corpus = data_dir / "in"
     corpus.mkdir(parents=True)
     (corpus / "a.jsonl").write_text(traces(span("00000000000000aa")) + "\n")
     (corpus / "b.jsonl").write_text("garbage\n" * 3)
     (corpus / "c.json").write_text("{\n  \"resourceSpans\": [\n")  # truncated document
+    for n in range(4):
+        (corpus / f"d{n}.jsonl").write_text(traces(span(f"00000000000000d{n}")) + "\n")
     summary = ingest([corpus], data_dir)
-    assert summary.rows_added["spans"] == 1
+    assert summary.rows_added["spans"] == 5
+    assert summary.rows_added["resources"] == 1  # the same resource in every file
     assert {(Path(e.path).name, e.line) for e in summary.errors} == {
         ("b.jsonl", 1), ("b.jsonl", 2), ("b.jsonl", 3), ("c.json", 1), ("c.json", 2)}
 
