@@ -120,6 +120,9 @@ def test_multiprocessing_children_are_agents_in_one_session_and_trace(
         assert f".{span.attributes['child.pid']}." in span.file
     # forked children re-created their exporters: nothing written twice, nothing left behind
     assert len({s.span_id for s in spans}) == len(spans)
+    metric_files = [p.name for p in (data_dir / "sdk").glob("metrics.*.jsonl")]
+    for pid in expected:  # each child also wrote its own metrics (its GC), to its own file
+        assert any(f".{pid}." in name for name in metric_files), metric_files
     audits = [s for s in spans if s.name == c.SPAN_CLEANUP_AUDIT]
     assert all(not s.events for s in audits), [s.events for s in audits]
 
