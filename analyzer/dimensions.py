@@ -457,6 +457,12 @@ def grade_gc(ctx: Context) -> DimensionGrade:
                 f"{ctx.who(owner[pid], pid)}: {spec.description} = {fmt(v)}.",
                 "warning", owner[pid], ctx.agent_name(owner[pid]), None,
                 _gc_advice(fig, ctx.agent_name(owner[pid]) or f"pid {pid}")))
+    per_gen = _collections_per_generation(ctx)
+    if per_gen:
+        findings.append(Finding(
+            f"Collections per second, all {per_gen[1]} reporting process(es): "
+            + ", ".join(f"generation {gen} {rate:.1f}" for gen, rate in per_gen[0]) + ".",
+            "info", metric=C.GC_COLLECTIONS))
     if heap:
         g, pid = max((v, p) for p, v in heap.items())
         values["heap_growth"] = (g, f"{g * 100:.1f} % ({ctx.short(owner[pid], pid)})")
@@ -466,6 +472,19 @@ def grade_gc(ctx: Context) -> DimensionGrade:
             "Garbage collection is quiet" + (f": GC pauses take at most {share[1]} of wall time"
                                              if share else "") + ".", "good"))
     return _dimension(ctx, "gc", values, findings)
+
+
+def _collections_per_generation(ctx: Context) -> tuple[list[tuple[str, float]], int] | None:
+    """(generation, collections/s summed over processes) and how many processes reported."""
+    rates: dict[str, float] = {}
+    series = agent_series(ctx.data.samples(C.GC_COLLECTIONS))
+    for agent_id, _, s in series:
+        s = steady(ctx, agent_id, s)
+        for gen in sorted({k for k in s.key.tolist() if k is not None}):
+            r = _rate(s.with_key(gen))
+            if r:
+                rates[gen] = rates.get(gen, 0.0) + r[0] / r[1]
+    return (sorted(rates.items()), len(series)) if rates else None
 
 
 def _gc_advice(fig: str, who: str) -> str:

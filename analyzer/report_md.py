@@ -134,12 +134,13 @@ def render_markdown(g: SessionGrade) -> str:
     add(f"- session start: {_when(g.start_ns)}; end: {_when(g.end_ns)}")
     if g.agents:
         add("\n### Agents\n")
-        add("| Agent | Id | PID | Kind | Exit | Reason | Peak RSS | CPU (cores) | Peak FDs |")
-        add("|---|---|---|---|---|---|---|---|---|")
+        add("| Agent | Id | PID | Kind | Exit | Reason | Peak RSS | RSS growth | CPU (cores) "
+            "| Peak FDs |")
+        add("|---|---|---|---|---|---|---|---|---|---|")
         for a in g.agents:
             add(f"| {esc(a.name)} | {esc(a.agent_id)} | {_id(a.pid)} | {esc(a.kind or '')} "
                 f"| {_id(a.exit_code)} | {esc(a.reason or '')} | {mib(a.peak_rss)} "
-                f"| {_num(a.cpu_cores, 2)} | {_num(a.peak_fds)} |")
+                f"| {_growth(a.rss_growth)} | {_num(a.cpu_cores, 2)} | {_num(a.peak_fds)} |")
     add(f"\nGrading: control points from {esc(g.config_source)}; scores on a log-normal curve "
         "(see docs/grading.md).\n")
 
@@ -155,6 +156,10 @@ def _num(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "n/a"
     return f"{float(value):,.{digits}f}"
+
+
+def _growth(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.1f} %"
 
 
 def _id(value: int | None) -> str:
