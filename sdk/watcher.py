@@ -79,6 +79,8 @@ class Watcher:
         self.tracer = tracer
         self.monitor = monitor
         self.parent_context = parent_context  # the session's root span, where trees hang
+        # settings an instrumented program should share with us (exporter, sample interval)
+        self.child_settings: dict[str, str] = {}
         self.started = time.time()
         self.poll_interval = poll_interval
         self.settle = settle
@@ -164,6 +166,7 @@ class Watcher:
         data_dir = os.environ.get(c.ENV_DATA_DIR)
         if data_dir:
             env[c.ENV_DATA_DIR] = data_dir
+        env.update(self.child_settings)
         return env
 
     def attach(self, pid: int) -> None:
@@ -452,6 +455,12 @@ def run_command(
         settle=settle,
         events=events,
     )
+    settings = sess.telemetry.settings
+    watcher.child_settings = {
+        c.ENV_EXPORTER: settings.exporter,
+        c.ENV_SAMPLE_INTERVAL: repr(settings.sample_interval),
+        c.ENV_DATA_DIR: str(settings.data_dir),
+    }
     watcher.forward_signals()
     try:
         watcher.start(argv)

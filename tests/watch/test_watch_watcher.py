@@ -308,3 +308,27 @@ def test_bad_command_and_bad_pattern_fail_clearly(tmp_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and c.ENV_AGENT_PATTERN in bad.stderr
+
+
+def test_instrumented_python_program_reports_into_the_watchers_session_and_trace(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    script = _write(
+        tmp_path,
+        "agent.py",
+        """
+        import swarmscope
+        swarmscope.init()
+        with swarmscope.task("work"):
+            pass
+        """,
+    )
+    result = _run(tmp_path, sys.executable, script)
+    assert result.returncode == 0, result.stderr
+    spans = load_spans(data_dir)
+    (root,) = by_operation(spans, c.Operation.CREATE_AGENT)
+    (work,) = by_operation(spans, c.Operation.INVOKE_AGENT)
+    assert work.session_id == root.session_id
+    assert work.trace_id == root.trace_id and work.parent_id == root.span_id
+    assert work.attributes[c.GEN_AI_AGENT_ID] == root.attributes[c.GEN_AI_AGENT_ID]
+    assert work.file != root.file  # written by the program itself
