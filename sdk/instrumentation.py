@@ -52,16 +52,29 @@ if hasattr(os, "register_at_fork"):
 # --- configuration ----------------------------------------------------------------------------
 
 
+_PATTERNS: dict[str, re.Pattern[str] | None] = {}
+
+
 def _agent_pattern() -> re.Pattern[str] | None:
+    """SWARMSCOPE_AGENT_PATTERN compiled; a bad one is reported once and ignored (every child
+    counts), because failing here would break the program's own process starts."""
     raw = os.environ.get(c.ENV_AGENT_PATTERN)
     if not raw:
         return None
-    try:
-        return re.compile(raw)
-    except re.error as exc:
-        raise ValueError(
-            f"{c.ENV_AGENT_PATTERN}={raw!r} is not a valid regular expression: {exc}"
-        ) from None
+    if raw not in _PATTERNS:
+        try:
+            _PATTERNS[raw] = re.compile(raw)
+        except re.error as exc:
+            import logging
+
+            logging.getLogger("swarmscope").warning(
+                "%s=%r is not a valid regular expression (%s); recording every child process",
+                c.ENV_AGENT_PATTERN,
+                raw,
+                exc,
+            )
+            _PATTERNS[raw] = None
+    return _PATTERNS[raw]
 
 
 def _record_command_lines() -> bool:
