@@ -125,7 +125,6 @@ class Watcher:
             span.record_exception(exc)
             span.end()
             raise
-        pt.read_stat(self._child.pid)
         span.set_attributes(
             pt.process_attributes(
                 self._child.pid,
