@@ -379,8 +379,13 @@ def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
         return ph
     if ph.first_spawn_ns is not None:
         before = np.flatnonzero(g < ph.first_spawn_ns)
-        ph.baseline = int(before[-1]) if len(before) else 0
-        ph.baseline_estimated = not len(before)
+        ph.baseline = int(before[-1]) if len(before) else None
+        if ph.baseline is None:
+            # the first sample that saw the session's own processes (not every process is
+            # sampled at exactly the same instant)
+            own = np.flatnonzero(tl.own["count"] > 0) if "count" in tl.own else np.empty(0)
+            ph.baseline = int(own[0]) if len(own) else 0
+            ph.baseline_estimated = True
     end_active = ph.first_terminate_ns or int(g[-1])
     start_active = max(spawns) if spawns else int(g[0])
     during = np.flatnonzero((g >= start_active) & (g < end_active))

@@ -188,3 +188,21 @@ def test_foreign_producer_without_process_data(cfg) -> None:
 def test_leak_outside_settle_window_does_not_hide_cleanup(cfg) -> None:
     g = grade_session(make_session(settle_samples=False), cfg)
     assert any("settle window" in f.text for f in g.dimensions["cleanup"].findings)
+
+
+def test_baseline_without_samples_before_spawn_uses_the_sessions_own_processes(cfg) -> None:
+    data = make_session()
+    for metric, s in list(data.metrics.items()):  # sampling starts after the first spawn
+        data.metrics[metric] = s.where(s.ts >= T0 + int(1.4 * NS))
+    g = grade_session(data, cfg)
+    base = g.phases[0]
+    assert base.phase == "baseline" and "estimated" in base.event
+    assert base.process_count == 1 and base.session_memory == 60 * MIB
+    assert g.dimensions["cleanup"].score == 100.0  # back to that baseline after termination
+
+
+def test_terminated_process_is_not_carried_into_post_termination(cfg) -> None:
+    data = make_session(settle_samples=False)  # samples end ~0.5 s after the last terminate
+    g = grade_session(data, cfg)
+    post = g.phases[-1]
+    assert post.process_count == 1 and post.session_memory == 60 * MIB
