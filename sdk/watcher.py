@@ -29,6 +29,7 @@ from swarmscope import proctree as pt
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
 EXEC_GRACE_S = 0.005
+STAT_EVERY = 4
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
@@ -96,9 +97,12 @@ class Watcher:
         self._root_pid: int | None = None
         # the fast path: kernel fork/exec/exit events where permitted (None: try, False: off)
         self.connector = pt.ProcConnector.open() if events is not False else None
+        # A member's disappearance is seen on every scan (the /proc listing); its stat file
+        # (zombie state and exit status, pid reuse) is re-read every few scans only: a zombie
+        # worth reporting stays a zombie, and a reaped one is rarely caught at any rate.
+        self.tracker.stat_every = STAT_EVERY
         if self.connector is not None:
             self.tracker.defer_exits = True
-            self.tracker.stat_every = 5  # exits come from events; zombies are still checked
         self._last_scan = 0.0
         if events and self.connector is None:
             print(
