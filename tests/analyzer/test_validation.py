@@ -74,10 +74,19 @@ while True:
     time.sleep(0.01)
 """
 ORPHAN_MAKER = """
-import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(40)"],
-                         start_new_session=True)
-print(child.pid, flush=True)
+import os, time
+read_end, write_end = os.pipe()
+middle = os.fork()
+if middle == 0:  # double fork: the grandchild is reparented to init when the middle exits
+    if os.fork() == 0:
+        os.setsid()
+        os.write(write_end, str(os.getpid()).encode())
+        time.sleep(40)
+        os._exit(0)
+    os._exit(0)
+os.waitpid(middle, 0)
+os.close(write_end)
+print(int(os.read(read_end, 32)), flush=True)
 print("ready", flush=True)
 while True:
     time.sleep(0.1)
@@ -234,7 +243,8 @@ def test_orphan_and_zombie_flag_cleanup_with_their_pids(graded) -> None:
     assert set(info["orphans"]) <= orphan_pids
     assert info["pids"]["zombie"] in {z.pid for z in clean.zombies}
     orphan = next(o for o in clean.orphans if o.pid in info["orphans"])
-    assert orphan.agent_name == "orphan-maker"
+    assert orphan.agent_name == "orphan-maker" and orphan.source == "audit"
+    assert orphan.parent_pid != info["pids"]["orphan-maker"]  # reparented, still found
     assert clean.flagged and clean.assessment in ("MODERATE", "POOR")
     doc = to_dict(g)["dimensions"]["cleanup"]
     assert {o["pid"] for o in doc["orphans"]} == orphan_pids
