@@ -460,7 +460,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
     per_gen = _collections_per_generation(ctx)
     if per_gen:
         findings.append(Finding(
-            f"Collections per second, all {per_gen[1]} reporting process(es): "
+            f"Collections per second across the {per_gen[1]} reporting process(es): "
             + ", ".join(f"generation {gen} {rate:.1f}" for gen, rate in per_gen[0]) + ".",
             "info", metric=C.GC_COLLECTIONS))
     if heap:
@@ -539,8 +539,9 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
             "terminated" + (" (seen in samples after the settle window)" if p.source == "metrics"
                            else "") + ".",
             "critical", p.agent, p.agent_name, None,
-            f"Terminate {p.agent_name or 'the agent'}'s whole process group (start it with "
-            "start_new_session and kill the group), or make it wait for its children."))
+            f"Make {p.agent_name or 'the agent'} stop and reap its children before it exits, "
+            "or run it in its own process group or cgroup and end that on terminate: "
+            f"pid {p.pid} outlived it."))
     for p in zombies.values():
         findings.append(Finding(
             f"Zombie: pid {p.pid}" + (f" ({p.command})" if p.command else "")

@@ -33,6 +33,11 @@ def esc(value: object) -> str:
     return text
 
 
+def _cell(text: str) -> str:
+    """Text from the grading configuration (not telemetry): only keep the table intact."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _when(ns: int | None) -> str:
     if ns is None:
         return "n/a"
@@ -73,9 +78,10 @@ def render_markdown(g: SessionGrade) -> str:
             add("\n| Figure | Value | Score | Weight |")
             add("|---|---|---|---|")
             for fig in d.figures:
-                add(f"| {esc(fig.label)} | {esc(fig.display)} | {fig.score:.1f} | {fig.weight:g} |")
+                add(f"| {_cell(fig.label)} | {esc(fig.display)} | {fig.score:.1f} "
+                    f"| {fig.weight:g} |")
         if d.not_measured:
-            add("\nNot measured: " + "; ".join(esc(x) for x in d.not_measured) + ".")
+            add("\nNot measured: " + "; ".join(_cell(x) for x in d.not_measured) + ".")
         add("")
 
     add("## Metrics timeline\n")
@@ -128,9 +134,11 @@ def render_markdown(g: SessionGrade) -> str:
             value = mib(float(env[key])) if key == "memory_total" else env[key]
             add(f"- {label}: {esc(value)}")
     add("\n### Swarm configuration\n")
+    labels = {"duration_s": "duration (s)", "span_count": "spans",
+              "metric_point_count": "metric points", "max_agents": "max agents"}
     for key, value in g.configuration.items():
         shown = f"{value:.1f}" if isinstance(value, float) else value
-        add(f"- {key.replace('_', ' ')}: {esc(shown)}")
+        add(f"- {labels.get(key, key.replace('_', ' '))}: {esc(shown)}")
     add(f"- session start: {_when(g.start_ns)}; end: {_when(g.end_ns)}")
     if g.agents:
         add("\n### Agents\n")

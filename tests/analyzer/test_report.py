@@ -58,7 +58,7 @@ def test_report_defaults_to_latest_session_in_markdown(sessions, cli) -> None:
     for phase in ("baseline", "agents active", "peak", "pre-termination", "post-termination"):
         assert f"| {phase} |" in timeline
     recs = md.split("## Recommendations")[1].split("## Technical details")[0]
-    assert "agent-0" in recs and "process group" in recs  # derived from the findings
+    assert "agent-0" in recs and "outlived it" in recs  # derived from the findings
     assert "mesh" in md.split("### Swarm configuration")[1]
 
 
