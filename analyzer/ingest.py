@@ -128,8 +128,9 @@ def ingest(
     try:
         _prepare(con)
         batches = []
+        states = _load_states(con)
         for f in files:
-            batch = _plan(con, f, summary)
+            batch = _plan(states, f, summary)
             if batch is None:
                 summary.files_unchanged += 1
             else:
@@ -168,22 +169,23 @@ def _discover(targets: list[Path]) -> Iterator[Path]:
 # --- planning: what is new in a file ---------------------------------------------------------
 
 
-def _load_state(con: duckdb.DuckDBPyConnection, path: Path) -> _FileState | None:
-    row = con.execute(
-        "SELECT generation, head_sha256, head_len, byte_offset, line_count, format, first_ingest"
-        " FROM ingested_files WHERE path = ?",
-        [str(path)],
-    ).fetchone()
-    return _FileState(*row) if row else None
+def _load_states(con: duckdb.DuckDBPyConnection) -> dict[str, _FileState]:
+    rows = con.execute(
+        "SELECT path, generation, head_sha256, head_len, byte_offset, line_count, format,"
+        " first_ingest FROM ingested_files"
+    ).fetchall()
+    return {r[0]: _FileState(*r[1:]) for r in rows}
 
 
-def _plan(con: duckdb.DuckDBPyConnection, path: Path, summary: IngestSummary) -> _Batch | None:
+def _plan(
+    states: dict[str, _FileState], path: Path, summary: IngestSummary
+) -> _Batch | None:
     """The region of ``path`` to read now, or None when nothing new is complete."""
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             head = fh.read(HEAD_BYTES)
-            state = _load_state(con, path)
+            state = states.get(str(path))
             if state is not None and not _same_file(fh, head, size, state):
                 # Replaced or truncated: a new generation, read from the start; rows of the
                 # earlier content stay (they were real data).
@@ -353,7 +355,7 @@ def _ingest_group(
         with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
             # Read outside the transaction: a failed fast read must not abort it.
             con.execute(_sql("ingest_tables"))
-            lines = [_read_batch(con, b, Path(tmp), errors) for b in group]
+            lines = _read_group(con, group, Path(tmp), errors)
         # Resources on their own (serialised, so two groups never add the same one): a
         # resource without rows is harmless if the transaction below fails.
         with lock:
@@ -363,8 +365,7 @@ def _ingest_group(
             added = _load_rows(con, errors)
             now = datetime.now(UTC).replace(tzinfo=None)
             _save_errors(con, errors, now)
-            for batch, n in zip(group, lines, strict=True):
-                _save_state(con, batch, n, now)
+            _save_states(con, group, lines, now)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -391,20 +392,24 @@ def _ingest_group(
         summary.errors.extend(errors)
 
 
-def _read_batch(
-    con: duckdb.DuckDBPyConnection, batch: _Batch, tmp: Path, errors: list[LineError]
-) -> int:
-    """Add the batch's records to the temp table _docs; return how many lines it had.
+@dataclass
+class _Staged:
+    """A batch ready for DuckDB: the file to read and the bytes it holds."""
 
-    Clean JSON Lines go through read_json (fast). A region with blank lines (read_json would
-    skip them and miss the line numbers), or one read_json rejects, is read line by line.
-    """
-    region = tmp / f"{len(list(tmp.iterdir()))}.jsonl"
+    batch: _Batch
+    source: Path  # the file itself, or a temp copy of the region
+    data: bytes
+    lines: int
+    clean: bool  # no blank lines: read_json's row numbers are the line numbers
+
+
+def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
+    region = tmp / f"{index}.jsonl"
     if batch.format == "document":
         doc = json.loads(batch.path.read_bytes())
-        region.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
-        con.execute(_sql("ingest_read"), [str(batch.path), 1, str(region)])
-        return 1
+        data = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+        region.write_bytes(data)
+        return _Staged(batch, region, data, 1, True)
     with batch.path.open("rb") as fh:
         fh.seek(batch.start)
         data = fh.read(batch.size)
@@ -412,29 +417,76 @@ def _read_batch(
     if not data.endswith(b"\n"):
         data += b"\n"
         whole_file = False
-    n_lines = data.count(b"\n")
     source = batch.path
     if not whole_file:
         source = region
         source.write_bytes(data)
-    args = [str(batch.path), batch.first_line, str(source)]
     blank = data.startswith(b"\n") or b"\n\n" in data or b"\n\r\n" in data
-    if not blank:
+    return _Staged(batch, source, data, data.count(b"\n"), not blank)
+
+
+def _read_group(
+    con: duckdb.DuckDBPyConnection, group: list[_Batch], tmp: Path, errors: list[LineError]
+) -> list[int]:
+    """Fill the temp table _docs with the group's records; return each batch's line count.
+
+    Clean JSON Lines go through one read_json over all files (fast). If read_json rejects
+    that, each file is tried alone; a file it rejects, or one with blank lines (read_json
+    would skip them and lose the line numbers), is read line by line.
+    """
+    staged = [_stage(b, tmp, i) for i, b in enumerate(group)]
+    clean = [st for st in staged if st.clean]
+    careful = [st for st in staged if not st.clean]
+    if len(clean) > 1:
         try:
-            con.execute(_sql("ingest_read"), args)
-            return n_lines
+            _read_many(con, clean)
+            clean = []
         except duckdb.Error:
-            con.execute("DELETE FROM _docs WHERE source_file = ?", [str(batch.path)])
+            con.execute("DELETE FROM _docs")
+    for st in clean:
+        try:
+            con.execute(_sql("ingest_read"),
+                        [str(st.batch.path), st.batch.first_line, str(st.source)])
+        except duckdb.Error:
+            careful.append(st)
+    for st in careful:
+        _read_careful(con, st, tmp, errors)
+    return [st.lines for st in staged]
+
+
+def _read_many(con: duckdb.DuckDBPyConnection, staged: list[_Staged]) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _batch_files AS SELECT"
+        " unnest(?::VARCHAR[]) AS read_path, unnest(?::VARCHAR[]) AS source_file,"
+        " unnest(?::BIGINT[]) AS first_line",
+        [[str(st.source) for st in staged], [str(st.batch.path) for st in staged],
+         [st.batch.first_line for st in staged]],
+    )
     try:
-        con.execute(_sql("ingest_lines"), args)
+        con.execute(_sql("ingest_read_many"), [[str(st.source) for st in staged]])
+    finally:
+        con.execute("DROP TABLE IF EXISTS _batch_files")
+
+
+def _read_careful(
+    con: duckdb.DuckDBPyConnection, st: _Staged, tmp: Path, errors: list[LineError]
+) -> None:
+    batch = st.batch
+    region = tmp / f"careful-{id(st)}.jsonl"
+    if st.source == batch.path or not st.source.exists():
+        region.write_bytes(st.data)
+    else:
+        region = st.source
+    try:
+        con.execute(_sql("ingest_lines"), [str(batch.path), batch.first_line, str(region)])
     except duckdb.Error:
         # Lines that are not UTF-8 stop the CSV reader: blank them out, report each, retry.
-        region.write_bytes(_blank_undecodable(data, batch, errors))
+        con.execute("DELETE FROM _lines")
+        region.write_bytes(_blank_undecodable(st.data, batch, errors))
         con.execute(_sql("ingest_lines"), [str(batch.path), batch.first_line, str(region)])
     con.execute(_sql("ingest_parse"))
     errors.extend(_unparsable_lines(con))
     con.execute("DELETE FROM _lines")
-    return n_lines
 
 
 def _blank_undecodable(data: bytes, batch: _Batch, errors: list[LineError]) -> bytes:
@@ -493,30 +545,38 @@ def _save_errors(con: duckdb.DuckDBPyConnection, errors: list[LineError], now: d
         )
 
 
-def _save_state(
-    con: duckdb.DuckDBPyConnection, batch: _Batch, lines: int, now: datetime
+def _save_states(
+    con: duckdb.DuckDBPyConnection, group: list[_Batch], lines: list[int], now: datetime
 ) -> None:
-    s = batch.state
+    signals = _signals(con)
+    rows = [
+        (str(b.path), b.state.generation, b.head_sha256, b.head_len, b.end,
+         b.state.line_count + n, b.format, signals.get(str(b.path)),
+         b.state.first_ingest.replace(tzinfo=None))
+        for b, n in zip(group, lines, strict=True)
+    ]
+    # One statement for the whole group (a prepared insert per file costs ~2 ms each).
     con.execute(
-        "INSERT OR REPLACE INTO ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            str(batch.path), s.generation, batch.head_sha256, batch.head_len, batch.end,
-            s.line_count + lines, batch.format, _signal_of(con, batch.path),
-            s.first_ingest.replace(tzinfo=None), now,
-        ],
+        "INSERT OR REPLACE INTO ingested_files SELECT unnest(?::VARCHAR[]),"
+        " unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
+        " unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+        " unnest(?::TIMESTAMP[]), ?::TIMESTAMP",
+        [list(col) for col in zip(*rows, strict=True)] + [now],
     )
 
 
-def _signal_of(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
-    """traces, metrics or logs by what the file holds (mixed when more than one)."""
-    found = con.execute(
-        "SELECT bool_or(resourceSpans IS NOT NULL), bool_or(resourceMetrics IS NOT NULL),"
-        " bool_or(resourceLogs IS NOT NULL) FROM _docs WHERE source_file = ?", [str(path)]
-    ).fetchone()
-    kinds = [name for name, present in zip(_SIGNAL_WORDS, found, strict=True) if present]
-    if not kinds:
-        return None
-    return kinds[0] if len(kinds) == 1 else "mixed"
+def _signals(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """traces, metrics or logs per file by what it holds (mixed when more than one)."""
+    out = {}
+    for path, *found in con.execute(
+        "SELECT source_file, bool_or(resourceSpans IS NOT NULL),"
+        " bool_or(resourceMetrics IS NOT NULL), bool_or(resourceLogs IS NOT NULL)"
+        " FROM _docs GROUP BY source_file"
+    ).fetchall():
+        kinds = [name for name, present in zip(_SIGNAL_WORDS, found, strict=True) if present]
+        if kinds:
+            out[path] = kinds[0] if len(kinds) == 1 else "mixed"
+    return out
 
 
 # --- progress --------------------------------------------------------------------------------

@@ -109,3 +109,20 @@ def test_new_files_are_picked_up_and_documents_read_once(data_dir: Path) -> None
     assert con.execute(
         "SELECT generation, format FROM ingested_files WHERE path LIKE '%doc.json'"
     ).fetchone() == (1, "document")
+
+
+def test_appends_to_several_files_keep_each_files_line_numbers(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    files = [data_dir / f"p{i}.jsonl" for i in range(3)]
+    for i, f in enumerate(files):
+        f.write_text(line(10 * i + 1) + "\n" + line(10 * i + 2) + "\n")
+    assert ingest(None, data_dir).rows_added["spans"] == 12
+    for i, f in enumerate(files):
+        with f.open("a") as fh:
+            fh.write(line(10 * i + 3) + "\n")
+    assert ingest(None, data_dir).rows_added["spans"] == 6
+    con = db.connect(data_dir, read_only=True)
+    got = con.execute(
+        "SELECT DISTINCT regexp_extract(source_file, 'p[0-9]'), name, source_line FROM spans"
+        " ORDER BY ALL").fetchall()
+    assert got == [(f"p{i}", f"s{10 * i + n}", n) for i in range(3) for n in (1, 2, 3)]
