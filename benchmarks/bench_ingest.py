@@ -118,7 +118,7 @@ def _metric_line(rng: random.Random, session: str, seq: int, pids: int = 40) -> 
 
 
 def generate(
-    folder: Path, total_mb: int, file_mb: int, trace_share: float = 0.5, seed: int = 7
+    folder: Path, total_mb: int, file_mb: float, trace_share: float = 0.5, seed: int = 7
 ) -> int:
     """Write about total_mb of OTLP JSON Lines into folder; return the bytes written.
 
@@ -130,7 +130,7 @@ def generate(
     written, n = 0, 0
     target = total_mb * 1024 * 1024
     while written < target:
-        path = folder / f"part-{n:04d}.jsonl"
+        path = folder / f"part-{n:05d}.jsonl"
         chunk = 0
         with path.open("w") as fh:
             while chunk < file_mb * 1024 * 1024 and written + chunk < target:
@@ -168,7 +168,8 @@ def bare_scan(folder: Path, store: Path | None = None) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes-mb", default="100,300,1024")
-    ap.add_argument("--file-mb", type=int, default=32)
+    ap.add_argument("--file-mb", type=float, default=32,
+                    help="size of each file; e.g. 0.05 for many small per-process files")
     ap.add_argument("--trace-share", type=float, default=0.5,
                     help="share of lines that are traces (the rest metrics); a monitored "
                     "swarm writes mostly metrics, e.g. 0.05")
