@@ -74,7 +74,7 @@ def grade_many(
     ingest_first: bool = True,
 ) -> list[SessionGrade]:
     """Grade several sessions with one read of the database (``None`` = the latest)."""
-    from .db import connect
+    from .db import connect, load_sql
     from .dimensions import grade_session
     from .phases import load_sessions
     from .scoring import GradingConfig, load_config
@@ -88,7 +88,10 @@ def grade_many(
     except FileNotFoundError as exc:
         raise ReportError(str(exc)) from None
     try:
-        ids = [resolve_session(con, s) for s in sessions]
+        # full ids are taken as they are (one query for all); others go through the prefix match
+        known = {r[0] for r in con.execute(load_sql("report_find_session"),
+                                           {"prefix": ""}).fetchall()}
+        ids = [s if s in known else resolve_session(con, s) for s in sessions]
         data = load_sessions(con, list(dict.fromkeys(ids)))
     finally:
         con.close()

@@ -9,7 +9,7 @@ involved. A figure without data is listed as not measured and left out of the we
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from swarmscope import conventions as C
@@ -58,6 +58,16 @@ class Context:
     cfg: GradingConfig
     tl: Timeline
     ph: Phases
+    trends: dict[tuple[str, int], TrendResult | None] = field(default_factory=dict)
+
+    def trend(self, kind: str, metric: str, agent_id: str | None, pid: int,
+              s: Samples) -> TrendResult | None:
+        """Leak statistics of one process series after warm-up (computed once)."""
+        key = (metric, pid)
+        if key not in self.trends:
+            s = steady(self, agent_id, s)
+            self.trends[key] = analyse_with(self.cfg.leaks, kind, _seconds(s.ts), s.value)
+        return self.trends[key]
 
     def agent_name(self, agent_id: str | None) -> str | None:
         if agent_id is None:
@@ -130,8 +140,7 @@ def _leaks(ctx: Context, metric: str, kind: str, label: str,
     """Leak verdicts for every agent series of ``metric``; returns leaks and series tested."""
     leaks, tested = [], 0
     for agent_id, pid, s in agent_series(ctx.data.samples(metric)):
-        s = steady(ctx, agent_id, s)
-        res: TrendResult | None = analyse_with(ctx.cfg.leaks, kind, _seconds(s.ts), s.value)
+        res = ctx.trend(kind, metric, agent_id, pid, s)
         if res is None:
             continue
         tested += 1
@@ -182,8 +191,7 @@ def grade_memory(ctx: Context) -> DimensionGrade:
                                     "series grows with a significant, material trend.", "good"))
     growth = []
     for agent_id, pid, s in agent_series(ctx.data.samples(C.PROCESS_MEMORY_USAGE)):
-        s = steady(ctx, agent_id, s)
-        res = analyse_with(ctx.cfg.leaks, "rss", _seconds(s.ts), s.value)
+        res = ctx.trend("rss", C.PROCESS_MEMORY_USAGE, agent_id, pid, s)
         if res is not None and agent_id is not None:
             growth.append((max(res.relative_growth, 0.0), agent_id, pid))
     if growth:
@@ -409,11 +417,11 @@ def grade_gc(ctx: Context) -> DimensionGrade:
     per_pid: dict[int, dict[str, float]] = {}
     owner: dict[int, str | None] = {}
 
-    def note(metric: str, field: str, fn: Callable[[Samples], float | None]) -> None:
+    def note(metric: str, name: str, fn: Callable[[Samples], float | None]) -> None:
         for agent_id, pid, s in agent_series(d.samples(metric)):
             v = fn(steady(ctx, agent_id, s))
             if v is not None:
-                per_pid.setdefault(pid, {})[field] = v
+                per_pid.setdefault(pid, {})[name] = v
                 owner[pid] = agent_id
 
     def rate(s: Samples) -> float | None:
@@ -430,8 +438,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
          if len(s) else None)
     heap = {}
     for agent_id, pid, s in agent_series(d.samples(C.HEAP_ALLOCATED_BLOCKS)):
-        s = steady(ctx, agent_id, s)
-        res = analyse_with(ctx.cfg.leaks, "heap", _seconds(s.ts), s.value)
+        res = ctx.trend("heap", C.HEAP_ALLOCATED_BLOCKS, agent_id, pid, s)
         if res is not None:
             heap[pid] = max(res.relative_growth, 0.0)
             owner[pid] = agent_id
@@ -440,13 +447,13 @@ def grade_gc(ctx: Context) -> DimensionGrade:
                                 "own garbage collector (non-Python agents, or agents that do "
                                 "not call swarmscope.init())."))
         return _dimension(ctx, "gc", values, findings)
-    for fig, field, fmt in (
+    for fig, name, fmt in (
         ("time_share", "time_share", pct),
         ("collected_rate", "collected_rate", lambda v: f"{v:,.0f} objects/s"),
         ("full_collections_per_min", "full_per_min", lambda v: f"{v:.1f} /min"),
         ("uncollectable", "uncollectable", lambda v: f"{v:.0f}"),
     ):
-        cands = [(m[field], pid) for pid, m in per_pid.items() if field in m]
+        cands = [(m[name], pid) for pid, m in per_pid.items() if name in m]
         if not cands:
             continue
         v, pid = max(cands)
@@ -634,9 +641,9 @@ def _agent_summaries(ctx: Context) -> list[AgentSummary]:
             return float(v.max()) if len(v) else None
 
         rss = d.samples(C.PROCESS_MEMORY_USAGE)
-        own = steady(ctx, a.agent_id,
-                     rss.where((rss.agent == a.agent_id) & (rss.pid == (a.pid or -2))))
-        res = analyse_with(ctx.cfg.leaks, "rss", _seconds(own.ts), own.value) if len(own) else None
+        own = rss.where(rss.pid == (a.pid if a.pid is not None else -2))
+        res = (ctx.trend("rss", C.PROCESS_MEMORY_USAGE, a.agent_id, int(a.pid), own)
+               if len(own) and a.pid is not None else None)
         out.append(AgentSummary(
             a.agent_id, a.name, a.pid, a.kind, a.spawn_ns, a.terminate_ns, a.exit_code, a.reason,
             peak_rss=peak(C.PROCESS_MEMORY_USAGE), rss_growth=res.relative_growth if res else None,
