@@ -113,3 +113,11 @@ def test_bad_config_names_file_and_key(tmp_path: Path, text: str, needle: str) -
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_every_figure_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "grading.md").read_text()
+    for dimension, figures in load_config().figures.items():
+        assert f"### {dimension}" in docs
+        for key in figures:
+            assert f"| `{key}` |" in docs, f"docs/grading.md does not explain {dimension}.{key}"
