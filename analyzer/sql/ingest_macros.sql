@@ -41,7 +41,7 @@ CREATE OR REPLACE TEMP MACRO otlp_value(v) AS coalesce(
 
 -- Entries with duplicate keys (illegal in OTLP, but seen): keep the last of each key.
 CREATE OR REPLACE TEMP MACRO otlp_last_keys(entries) AS CASE
-    WHEN len(list_distinct(list_transform(entries, lk_e -> lk_e.key))) = len(entries) THEN entries
+    WHEN list_unique(list_transform(entries, lk_e -> lk_e.key)) = len(entries) THEN entries
     ELSE list_filter(entries, (lk_e, lk_i) -> NOT list_contains(
         list_transform(entries[lk_i + 1:], lk_x -> lk_x.key), lk_e.key))
 END;
