@@ -43,7 +43,9 @@ def test_broken_corpus_is_reported_and_the_rest_ingested(data_dir: Path) -> None
     corpus.mkdir(parents=True)
     huge = "x" * (5 * 1024 * 1024)
     lines = [
-        traces(span("0000000000000001")),                                    # 1 ok
+        traces(span("0000000000000001", attributes=[                         # 1 ok, but
+            {"key": "k", "value": {"intValue": "1"}},                         # a duplicate
+            {"key": "k", "value": {"intValue": "2"}}])),                      # key
         '{"resourceSpans": [{"resource": ',                                   # 2 invalid JSON
         metrics(gauge_metric("good.gauge"), {"name": "weird", "foo": {}}),    # 3 unknown type
         traces(span("0000000000000002"), span("0000000000000003",
@@ -90,6 +92,8 @@ def test_broken_corpus_is_reported_and_the_rest_ingested(data_dir: Path) -> None
     assert con.execute(
         "SELECT length(attributes['huge']::VARCHAR) FROM spans WHERE span_id = '0000000000000005'"
     ).fetchone() == (len(huge),)
+    assert con.execute("SELECT attributes FROM spans WHERE span_id = '0000000000000001'"
+                       ).fetchone() == ({"k": 2},)  # the last value of a repeated key wins
     assert con.execute("SELECT metric_name, value FROM metric_points").fetchall() == [
         ("good.gauge", 1.5)]
     # the report is kept in the database too
