@@ -64,6 +64,7 @@ class IngestSummary:
     pending_bytes: int = 0  # an incomplete last line, left for the next run
     rows_added: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
     errors: list[LineError] = field(default_factory=list)
+    paths_read: set[str] = field(default_factory=set, repr=False)
 
     @property
     def lines_skipped(self) -> int:
@@ -130,13 +131,12 @@ def ingest(
         batches = []
         states = _load_states(con)
         for f in files:
-            batch = _plan(states, f, summary)
-            if batch is None:
+            parts = _plan(states, f, summary)
+            if not parts:
                 summary.files_unchanged += 1
-            else:
-                batches.append(batch)
+            batches.extend(parts)
         with _progress_bar(progress, sum(b.size for b in batches)) as advance:
-            _run_groups(con, list(_groups(batches)), summary, advance)
+            _run_jobs(con, _jobs(batches), summary, advance)
         summary.errors.sort(key=lambda e: (e.path, e.line or 0))
         if batches:
             # One checkpoint at the end instead of one every few groups: each checkpoint
@@ -179,8 +179,9 @@ def _load_states(con: duckdb.DuckDBPyConnection) -> dict[str, _FileState]:
 
 def _plan(
     states: dict[str, _FileState], path: Path, summary: IngestSummary
-) -> _Batch | None:
-    """The region of ``path`` to read now, or None when nothing new is complete."""
+) -> list[_Batch]:
+    """The region of ``path`` to read now, in chunks of about GROUP_BYTES (empty when
+    nothing new is complete)."""
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -195,21 +196,64 @@ def _plan(
             head_sha = hashlib.sha256(head).hexdigest()
             if state.format == "document":
                 if size == state.byte_offset:
-                    return None  # unchanged document
+                    return []  # unchanged document
                 # a rewritten document: read it again as a new generation
                 state = _FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
             fmt = state.format or _detect_format(fh, path, size)
             if fmt == "document":
-                return _Batch(path, state, 0, size, 1, head_sha, len(head), fmt)
+                return [_Batch(path, state, 0, size, 1, head_sha, len(head), fmt)]
             end = _complete_end(fh, state.byte_offset, size)
+            summary.pending_bytes += size - end
+            if end <= state.byte_offset:
+                return []
+            whole = _Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
+                           len(head), fmt)
+            return _chunks(fh, whole)
     except OSError as exc:
         summary.errors.append(LineError(str(path), None, f"cannot read: {exc.strerror or exc}"))
-        return None
-    summary.pending_bytes += size - end
-    if end <= state.byte_offset:
-        return None
-    return _Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
-                  len(head), fmt)
+        return []
+
+
+def _chunks(fh, batch: _Batch) -> list[_Batch]:
+    """Split a large region at line boundaries into parts of about GROUP_BYTES, so a big
+    Collector file never has to be held in memory whole. Each part knows the line number
+    it starts at and the file's line count before it."""
+    if batch.size <= GROUP_BYTES:
+        return [batch]
+    parts = []
+    pos, line = batch.start, batch.first_line
+    while pos < batch.end:
+        fh.seek(pos)
+        data = fh.read(min(GROUP_BYTES, batch.end - pos))
+        cut = pos + len(data)
+        if cut < batch.end:
+            tail = data.rfind(b"\n")
+            if tail < 0:  # one line longer than a part: extend to its end
+                cut = _next_line_end(fh, cut, batch.end)
+                fh.seek(pos)
+                data = fh.read(cut - pos)
+            else:
+                data = data[: tail + 1]
+                cut = pos + tail + 1
+        state = _FileState(batch.state.generation, batch.state.head_sha256,
+                           batch.state.head_len, pos, line - 1, batch.state.format,
+                           batch.state.first_ingest)
+        parts.append(_Batch(batch.path, state, pos, cut, line, batch.head_sha256,
+                            batch.head_len, batch.format))
+        line += data.count(b"\n")
+        pos = cut
+    return parts
+
+
+def _next_line_end(fh, pos: int, end: int) -> int:
+    fh.seek(pos)
+    while pos < end:
+        block = fh.read(min(1 << 20, end - pos))
+        nl = block.find(b"\n")
+        if nl >= 0:
+            return pos + nl + 1
+        pos += len(block)
+    return end
 
 
 def _same_file(fh, head: bytes, size: int, state: _FileState) -> bool:
@@ -289,55 +333,77 @@ def _sql(name: str) -> str:
     )
 
 
-def _groups(batches: list[_Batch]) -> Iterator[list[_Batch]]:
-    """Small files go through the SQL pipeline together (its fixed cost is per run)."""
+def _jobs(batches: list[_Batch]) -> list[list[list[_Batch]]]:
+    """Units of work, each a list of groups to ingest in order.
+
+    Small files go through the SQL pipeline together in groups (its fixed cost is per run);
+    the parts of a file split by _chunks form one job, in order, so the file's offset only
+    ever moves forward."""
+    parts_of: dict[Path, int] = {}
+    for b in batches:
+        parts_of[b.path] = parts_of.get(b.path, 0) + 1
+    jobs: list[list[list[_Batch]]] = []
+    chunked: dict[Path, list[list[_Batch]]] = {}
     group: list[_Batch] = []
     size = 0
     for batch in batches:
+        if parts_of[batch.path] > 1:
+            if batch.path not in chunked:
+                chunked[batch.path] = []
+                jobs.append(chunked[batch.path])
+            chunked[batch.path].append([batch])
+            continue
         group.append(batch)
         size += batch.size
         if size >= GROUP_BYTES or len(group) >= GROUP_FILES:
-            yield group
+            jobs.append([group])
             group, size = [], 0
     if group:
-        yield group
+        jobs.append([group])
+    return jobs
 
 
-def _run_groups(
+def _run_jobs(
     con: duckdb.DuckDBPyConnection,
-    groups: list[list[_Batch]],
+    jobs: list[list[list[_Batch]]],
     summary: IngestSummary,
     advance: Callable[[int], object],
 ) -> None:
-    """Ingest the groups, several at once on their own connections when there are several.
+    """Run the jobs, several at once on their own connections when there are several.
 
-    Each group is still one transaction (its rows and its files' offsets), so running them
+    Each group is still one transaction (its rows and its files' offsets), so running jobs
     side by side keeps every file all-or-nothing; the flattening SQL runs on one core per
     statement, so this is what uses the other cores.
     """
     lock = threading.Lock()
-    if len(groups) <= 1 or WORKERS <= 1:
-        for group in groups:
-            _ingest_group(con, group, summary, lock)
+
+    def run(cur: duckdb.DuckDBPyConnection, job: list[list[_Batch]]) -> None:
+        for group in job:
+            ok = _ingest_group(cur, group, summary, lock)
             advance(sum(b.size for b in group))
+            if not ok:
+                break  # later parts of a file wait until this one can be read
+
+    if len(jobs) <= 1 or WORKERS <= 1:
+        for job in jobs:
+            run(con, job)
         return
     local = threading.local()
     cursors: list[duckdb.DuckDBPyConnection] = []
 
-    def work(group: list[_Batch]) -> int:
+    def work(job: list[list[_Batch]]) -> None:
         cur = getattr(local, "cursor", None)
         if cur is None:
             cur = local.cursor = con.cursor()
             _prepare(cur)
             with lock:
                 cursors.append(cur)
-        _ingest_group(cur, group, summary, lock)
-        return sum(b.size for b in group)
+        run(cur, job)
 
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            for done in as_completed([pool.submit(work, g) for g in groups]):
-                advance(done.result())
+            for done in as_completed([pool.submit(work, job) for job in jobs]):
+                done.result()
     finally:
         for cur in cursors:
             cur.close()
@@ -348,8 +414,9 @@ def _ingest_group(
     group: list[_Batch],
     summary: IngestSummary,
     lock: threading.Lock,
-) -> None:
-    """Ingest a group of files in one transaction; if that fails, each file on its own."""
+) -> bool:
+    """Ingest a group of files in one transaction; if that fails, each file on its own.
+    False when (a file of) the group could not be ingested."""
     errors: list[LineError] = []
     try:
         with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
@@ -372,24 +439,25 @@ def _ingest_group(
             raise
     except (duckdb.Error, OSError, ValueError) as exc:
         if len(group) > 1:
-            for batch in group:
-                _ingest_group(con, [batch], summary, lock)
-        else:
-            with lock:
-                summary.errors.append(
-                    LineError(str(group[0].path), None, f"file not ingested: {exc}"))
-        return
+            results = [_ingest_group(con, [batch], summary, lock) for batch in group]
+            return all(results)
+        with lock:
+            summary.errors.append(
+                LineError(str(group[0].path), None, f"file not ingested: {exc}"))
+        return False
     finally:
         for temp in ("_lines", "_parsed", "_docs", "_res"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     with lock:
-        summary.files_read += len(group)
+        summary.paths_read.update(str(b.path) for b in group)
+        summary.files_read = len(summary.paths_read)
         summary.bytes_read += sum(b.size for b in group)
         summary.lines_read += sum(lines)
         added["resources"] = new_resources
         for table, n in added.items():
             summary.rows_added[table] += n
         summary.errors.extend(errors)
+    return True
 
 
 @dataclass

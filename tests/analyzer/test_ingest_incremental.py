@@ -126,3 +126,26 @@ def test_appends_to_several_files_keep_each_files_line_numbers(data_dir: Path) -
         "SELECT DISTINCT regexp_extract(source_file, 'p[0-9]'), name, source_line FROM spans"
         " ORDER BY ALL").fetchall()
     assert got == [(f"p{i}", f"s{10 * i + n}", n) for i in range(3) for n in (1, 2, 3)]
+
+
+def test_a_large_file_is_read_in_parts(data_dir: Path, monkeypatch) -> None:
+    from swarmscope.analyzer import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "GROUP_BYTES", 3000)  # a few lines per part
+    data_dir.mkdir(parents=True)
+    big = data_dir / "collector" / "traces.jsonl"
+    big.parent.mkdir()
+    big.write_text("".join(line(n) + "\n" for n in range(1, 21)))
+    (data_dir / "small.jsonl").write_text(line(99) + "\n")
+    first = ingest(None, data_dir)
+    assert first.errors == []
+    assert (first.rows_added["spans"], first.files_read, first.lines_read) == (42, 2, 21)
+    with big.open("a") as fh:
+        fh.write("".join(line(n) + "\n" for n in range(21, 31)))
+    assert ingest(None, data_dir).rows_added["spans"] == 20
+    con = db.connect(data_dir, read_only=True)
+    got = con.execute("SELECT DISTINCT name, source_line FROM spans WHERE source_file LIKE"
+                      " '%traces.jsonl' ORDER BY source_line").fetchall()
+    assert got == [(f"s{n}", n) for n in range(1, 31)]
+    assert con.execute("SELECT line_count, byte_offset FROM ingested_files"
+                       " WHERE path LIKE '%traces.jsonl'").fetchone() == (30, big.stat().st_size)
