@@ -446,7 +446,8 @@ def _ingest_group(
                 LineError(str(group[0].path), None, f"file not ingested: {exc}"))
         return False
     finally:
-        for temp in ("_lines", "_parsed", "_docs", "_res"):
+        con.execute("DROP VIEW IF EXISTS _docs")
+        for temp in ("_lines", "_parsed", "_raw", "_batch_files", "_res"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     with lock:
         summary.paths_read.update(str(b.path) for b in group)
@@ -496,7 +497,7 @@ def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
 def _read_group(
     con: duckdb.DuckDBPyConnection, group: list[_Batch], tmp: Path, errors: list[LineError]
 ) -> list[int]:
-    """Fill the temp table _docs with the group's records; return each batch's line count.
+    """Fill the batch tables (_docs) with the group's records; return each batch's line count.
 
     Clean JSON Lines go through one read_json over all files (fast). If read_json rejects
     that, each file is tried alone; a file it rejects, or one with blank lines (read_json
@@ -510,30 +511,35 @@ def _read_group(
             _read_many(con, clean)
             clean = []
         except duckdb.Error:
-            con.execute("DELETE FROM _docs")
+            pass  # some file does not fit: try each alone
     for st in clean:
         try:
-            con.execute(_sql("ingest_read"),
-                        [str(st.batch.path), st.batch.first_line, str(st.source)])
+            _read_many(con, [st])
         except duckdb.Error:
             careful.append(st)
     for st in careful:
         _read_careful(con, st, tmp, errors)
+    # a fast-path row's line number: its rowid - the file's first rowid + its first line
+    con.execute(
+        "UPDATE _batch_files f SET base_rowid = m.base FROM (SELECT read_path,"
+        " min(rowid) AS base FROM _raw GROUP BY read_path) m WHERE f.read_path = m.read_path"
+    )
     return [st.lines for st in staged]
 
 
 def _read_many(con: duckdb.DuckDBPyConnection, staged: list[_Staged]) -> None:
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _batch_files AS SELECT"
-        " unnest(?::VARCHAR[]) AS read_path, unnest(?::VARCHAR[]) AS source_file,"
-        " unnest(?::BIGINT[]) AS first_line",
+        "INSERT INTO _batch_files SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+        " unnest(?::BIGINT[]), NULL",
         [[str(st.source) for st in staged], [str(st.batch.path) for st in staged],
          [st.batch.first_line for st in staged]],
     )
     try:
         con.execute(_sql("ingest_read_many"), [[str(st.source) for st in staged]])
-    finally:
-        con.execute("DROP TABLE IF EXISTS _batch_files")
+    except duckdb.Error:
+        con.execute("DELETE FROM _batch_files WHERE read_path IN (SELECT unnest(?::VARCHAR[]))",
+                    [[str(st.source) for st in staged]])
+        raise
 
 
 def _read_careful(

@@ -7,6 +7,9 @@ SELECT source_file, line_no,
 FROM _lines
 WHERE line IS NOT NULL AND (length(line) > 16 OR trim(line) <> '');
 
-INSERT INTO _docs
-SELECT source_file, line_no, d.resourceSpans, d.resourceMetrics, d.resourceLogs
+INSERT INTO _batch_files
+SELECT DISTINCT 'careful:' || source_file, source_file, NULL, NULL FROM _parsed;
+
+INSERT INTO _raw
+SELECT 'careful:' || source_file, line_no, d.resourceSpans, d.resourceMetrics, d.resourceLogs
 FROM _parsed WHERE d IS NOT NULL;
