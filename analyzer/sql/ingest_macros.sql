@@ -46,11 +46,11 @@ CREATE OR REPLACE TEMP MACRO otlp_last_keys(entries) AS CASE
         list_transform(entries[lk_i + 1:], lk_x -> lk_x.key), lk_e.key))
 END;
 
--- key/value list -> MAP(VARCHAR, VARIANT); an absent list gives an empty map.
+-- key/value list -> MAP(VARCHAR, VARIANT); an absent list gives an empty map, an absent
+-- key (illegal) the key ''.
 CREATE OR REPLACE TEMP MACRO otlp_attrs(kvs) AS coalesce(
-    map_from_entries(otlp_last_keys(list_transform(
-        list_filter(kvs, kv_a -> kv_a.key IS NOT NULL),
-        kv_a -> {'key': kv_a.key, 'value': otlp_value(kv_a.value)}))),
+    map_from_entries(otlp_last_keys(list_transform(kvs,
+        kv_a -> {'key': coalesce(kv_a.key, ''), 'value': otlp_value(kv_a.value)}))),
     MAP()::MAP(VARCHAR, VARIANT));
 
 -- Enums arrive as numbers or as their proto names.

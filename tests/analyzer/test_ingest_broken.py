@@ -45,7 +45,8 @@ def test_broken_corpus_is_reported_and_the_rest_ingested(data_dir: Path) -> None
     lines = [
         traces(span("0000000000000001", attributes=[                         # 1 ok, but
             {"key": "k", "value": {"intValue": "1"}},                         # a duplicate
-            {"key": "k", "value": {"intValue": "2"}}])),                      # key
+            {"key": "k", "value": {"intValue": "2"}},                         # key and
+            {"value": {"stringValue": "no key"}}])),                          # none
         '{"resourceSpans": [{"resource": ',                                   # 2 invalid JSON
         metrics(gauge_metric("good.gauge"), {"name": "weird", "foo": {}}),    # 3 unknown type
         traces(span("0000000000000002"), span("0000000000000003",
@@ -93,7 +94,7 @@ def test_broken_corpus_is_reported_and_the_rest_ingested(data_dir: Path) -> None
         "SELECT length(attributes['huge']::VARCHAR) FROM spans WHERE span_id = '0000000000000005'"
     ).fetchone() == (len(huge),)
     assert con.execute("SELECT attributes FROM spans WHERE span_id = '0000000000000001'"
-                       ).fetchone() == ({"k": 2},)  # the last value of a repeated key wins
+                       ).fetchone() == ({"k": 2, "": "no key"},)  # the last of a repeated key
     assert con.execute("SELECT metric_name, value FROM metric_points").fetchall() == [
         ("good.gauge", 1.5)]
     # the report is kept in the database too
