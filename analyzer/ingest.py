@@ -1,10 +1,11 @@
 """Ingest OTLP JSON (Lines or single documents) into the DuckDB session model.
 
 Each file is read from where the previous run stopped (byte offset of the last complete
-line, checked against a fingerprint of the file's head), its new complete lines are parsed
-by DuckDB with the explicit structure from ``otlp.py`` and flattened by ``sql/ingest_*.sql``,
-and everything from one file lands in one transaction together with the new offset — so a
-crash or a second run never duplicates a row. Lines that cannot be read are recorded in
+line, checked against a fingerprint of the file's head). Its new complete lines are parsed by
+DuckDB's read_json with the explicit structure from ``otlp.py`` and flattened by
+``sql/ingest_*.sql``. Small files are loaded in groups, large ones in ~64 MB parts; each group
+or part lands in one transaction together with the files' new offsets, so an interrupted or
+repeated run never stores a row twice. Lines that cannot be read are recorded in
 ``ingest_errors`` with file, line and reason; the rest of the file lands.
 """
 
@@ -26,7 +27,7 @@ from swarmscope import conventions as C
 from swarmscope.analyzer import db, otlp
 
 HEAD_BYTES = 4096  # how much of a file's beginning identifies it
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger single (pretty-printed) documents are refused
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger files are only read as JSON Lines
 MAX_LINE_BYTES = 512 * 1024 * 1024
 GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
 GROUP_FILES = 256
