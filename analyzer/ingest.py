@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +32,7 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger files are only read as JSON Lin
 MAX_LINE_BYTES = 512 * 1024 * 1024
 GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
 GROUP_FILES = 256
+JOIN_BELOW_BYTES = 4 * 1024 * 1024  # smaller files of a group are read as one joined file
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # groups ingested side by side
 TABLES = ("resources", "spans", "metric_points", "logs")
 _SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
@@ -448,7 +450,7 @@ def _ingest_group(
         return False
     finally:
         con.execute("DROP VIEW IF EXISTS _docs")
-        for temp in ("_lines", "_parsed", "_raw", "_batch_files", "_res"):
+        for temp in ("_lines", "_parsed", "_raw", "_batch_files", "_line_map", "_res"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     with lock:
         summary.paths_read.update(str(b.path) for b in group)
@@ -473,6 +475,9 @@ class _Staged:
     clean: bool  # no blank lines: read_json's row numbers are the line numbers
 
 
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*\n")
+
+
 def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
     region = tmp / f"{index}.jsonl"
     if batch.format == "document":
@@ -491,7 +496,7 @@ def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
     if not whole_file:
         source = region
         source.write_bytes(data)
-    blank = data.startswith(b"\n") or b"\n\n" in data or b"\n\r\n" in data
+    blank = _BLANK_LINE.search(data) is not None
     return _Staged(batch, source, data, data.count(b"\n"), not blank)
 
 
@@ -500,46 +505,53 @@ def _read_group(
 ) -> list[int]:
     """Fill the batch tables (_docs) with the group's records; return each batch's line count.
 
-    Clean JSON Lines go through one read_json over all files (fast). If read_json rejects
-    that, each file is tried alone; a file it rejects, or one with blank lines (read_json
-    would skip them and lose the line numbers), is read line by line.
+    Clean JSON Lines (no blank lines: read_json skips them, which would shift the line
+    numbers) of several files are joined into one file and read by one read_json; DuckDB
+    reads one file in order much faster than many small ones. If read_json rejects that,
+    each file is tried alone; a file it rejects, or one with blank lines, is read line by
+    line.
     """
     staged = [_stage(b, tmp, i) for i, b in enumerate(group)]
-    clean = [st for st in staged if st.clean]
+    clean = [st for st in staged if st.clean and len(st.data) >= JOIN_BELOW_BYTES]
+    small = [st for st in staged if st.clean and len(st.data) < JOIN_BELOW_BYTES]
     careful = [st for st in staged if not st.clean]
-    if len(clean) > 1:
+    if len(small) > 1:
+        joined = tmp / "group.jsonl"
+        with joined.open("wb") as out:
+            for st in small:
+                out.write(st.data)
         try:
-            _read_many(con, clean)
-            clean = []
+            _read_one(con, joined, small)
+            small = []
         except duckdb.Error:
             pass  # some file does not fit: try each alone
-    for st in clean:
+        joined.unlink()
+    for st in clean + small:
         try:
-            _read_many(con, [st])
+            _read_one(con, st.source, [st])
         except duckdb.Error:
             careful.append(st)
     for st in careful:
         _read_careful(con, st, tmp, errors)
-    # a fast-path row's line number: its rowid - the file's first rowid + its first line
-    con.execute(
-        "UPDATE _batch_files f SET base_rowid = m.base FROM (SELECT read_path,"
-        " min(rowid) AS base FROM _raw GROUP BY read_path) m WHERE f.read_path = m.read_path"
-    )
+    con.execute(_sql("ingest_line_map"))
     return [st.lines for st in staged]
 
 
-def _read_many(con: duckdb.DuckDBPyConnection, staged: list[_Staged]) -> None:
+def _read_one(con: duckdb.DuckDBPyConnection, source: Path, staged: list[_Staged]) -> None:
+    """Read ``source``, which holds the lines of ``staged`` one after the other."""
+    starts = [0]
+    for st in staged[:-1]:
+        starts.append(starts[-1] + st.lines)
     con.execute(
-        "INSERT INTO _batch_files SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-        " unnest(?::BIGINT[]), NULL",
-        [[str(st.source) for st in staged], [str(st.batch.path) for st in staged],
-         [st.batch.first_line for st in staged]],
+        "INSERT INTO _batch_files SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[]),"
+        " unnest(?::BIGINT[])",
+        [str(source), [str(st.batch.path) for st in staged],
+         [st.batch.first_line for st in staged], starts],
     )
     try:
-        con.execute(_sql("ingest_read_many"), [[str(st.source) for st in staged]])
+        con.execute(_sql("ingest_read"), [str(source)])
     except duckdb.Error:
-        con.execute("DELETE FROM _batch_files WHERE read_path IN (SELECT unnest(?::VARCHAR[]))",
-                    [[str(st.source) for st in staged]])
+        con.execute("DELETE FROM _batch_files WHERE read_path = ?", [str(source)])
         raise
 
 
