@@ -41,8 +41,13 @@ def run_swarm(
     tasks: int = 4,
     payload_mb: int = 8,
     sample_interval: float | None = None,
+    settle: float = 3.0,
 ) -> SwarmRun:
-    """Spawn ``agents`` mesh workers, let them work for ``duration`` s, terminate them all."""
+    """Spawn ``agents`` mesh workers, let them work for ``duration`` s, terminate them all.
+
+    The monitor keeps sampling for a baseline before the first spawn and for ``settle`` s after
+    the last terminate, so the report compares the system before, during and after the swarm.
+    """
     started = time.monotonic()
     tel = swarmscope.init(
         service_name="mesh-swarm",
@@ -52,6 +57,8 @@ def run_swarm(
         persistence="memory",
         sample_interval=sample_interval,
     )
+    interval = tel.settings.sample_interval
+    time.sleep(2.5 * interval)  # baseline: a couple of samples before any agent exists
     # Balanced: every agent gets the same share of tasks, spread over ~60 % of the run.
     task_interval = max(0.05, duration * 0.6 / max(1, tasks))
     command = [
@@ -79,6 +86,7 @@ def run_swarm(
         agent.popen.stdout.close()
         agent.popen.stdin.close()
         run.agents.append((agent.name, agent.pid, str(ending.reason)))
+    time.sleep(max(settle, 2.5 * interval))  # post-termination: do memory, FDs, threads return?
     run.files = sorted(tel.files.values())
     swarmscope.shutdown()
     run.seconds = time.monotonic() - started
