@@ -450,7 +450,7 @@ def _ingest_group(
         return False
     finally:
         con.execute("DROP VIEW IF EXISTS _docs")
-        for temp in ("_lines", "_parsed", "_raw", "_batch_files", "_line_map", "_res"):
+        for temp in ("_lines", "_parsed", "_raw", "_batch_files", "_res"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     with lock:
         summary.paths_read.update(str(b.path) for b in group)
@@ -544,9 +544,9 @@ def _read_one(con: duckdb.DuckDBPyConnection, source: Path, staged: list[_Staged
         starts.append(starts[-1] + st.lines)
     con.execute(
         "INSERT INTO _batch_files SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[]),"
-        " unnest(?::BIGINT[])",
+        " unnest(?::BIGINT[]), unnest(?::BIGINT[]), NULL, NULL",
         [str(source), [str(st.batch.path) for st in staged],
-         [st.batch.first_line for st in staged], starts],
+         [st.batch.first_line for st in staged], starts, [st.lines for st in staged]],
     )
     try:
         con.execute(_sql("ingest_read"), [str(source)])

@@ -8,7 +8,9 @@ FROM _lines
 WHERE line IS NOT NULL AND (length(line) > 16 OR trim(line) <> '');
 
 INSERT INTO _batch_files
-SELECT DISTINCT 'careful:' || source_file, source_file, NULL::BIGINT, NULL::BIGINT FROM _parsed;
+SELECT DISTINCT 'careful:' || source_file, source_file, NULL::BIGINT, NULL::BIGINT,
+    NULL::BIGINT, NULL::BIGINT, NULL::BIGINT
+FROM _parsed;
 
 INSERT INTO _raw
 SELECT 'careful:' || source_file, line_no, d.resourceSpans, d.resourceMetrics, d.resourceLogs
