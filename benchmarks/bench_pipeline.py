@@ -9,7 +9,7 @@
    Also the unpaced rate into the Collector, and how much of it arrived.
 3. The Collector process under that load: resident memory (peak, idle) and CPU share per step.
 
-Usage: python benchmarks/bench_pipeline.py [--step-seconds 3] [--no-write]
+Usage: python benchmarks/bench_pipeline.py [--step-seconds 3] [--no-docs]
 Writes the figures to docs/performance.md under "## Collector pipeline".
 """
 
@@ -32,11 +32,11 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from perfdoc import replace_section
 from swarmscope import conventions as conv
 from swarmscope.collector.distribution import COLLECTOR_VERSION, build
 from swarmscope.collector.runner import CollectorSettings, RunningCollector, start
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 HEADING = "## Collector pipeline"
 RATES = (1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000, 60_000)
 SCHEDULE_DELAY_MS = 1000  # what swarmscope.init() configures at the default 1 s interval
@@ -271,33 +271,18 @@ def collector_loss_sentence(counters: dict[str, float]) -> str:
     return f" The Collector accepted {accepted:,.0f} spans and wrote {sent:,.0f}."
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this benchmark's section, leaving the others' sections alone."""
-    current = DOC.read_text() if DOC.exists() else "# Performance\n"
-    start_at = current.find(HEADING + "\n")
-    if start_at < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end_at = current.find("\n## ", start_at + len(HEADING))
-        rest = current[end_at + 1 :] if end_at >= 0 else ""
-        updated = current[:start_at] + text + ("\n" + rest if rest else "")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(updated)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step-seconds", type=float, default=3.0)
     parser.add_argument("--flat-out-spans", type=int, default=50_000)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     build(progress=lambda message: print(message, file=sys.stderr))
     results = run(args.step_seconds, args.flat_out_spans)
     text = section(results, args.step_seconds)
     print(text)
-    if not args.no_write:
-        write_section(text)
-        print(f"written to {DOC}")
+    if not args.no_docs:
+        print(f"written to {replace_section(HEADING, text)}")
     return 0
 
 

@@ -15,19 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from perfdoc import replace_section
 from swarmscope import conventions as C
 
 NS = 1_000_000_000
 MIB = 2**20
 HEADING = "## Analyzer grading and reports"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
 # --- OTLP JSON builders ----------------------------------------------------------------------
@@ -277,14 +276,7 @@ def write_docs(r: dict[str, float]) -> None:
         "shared 2-core machine with other work running; rerun the script for your own "
         "figures.\n"
     )
-    text = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text.rstrip("\n") + "\n")
+    replace_section(HEADING, section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:>16}: {v:,.3f}" if isinstance(v, float) else f"{k:>16}: {v:,}")
     if not args.no_docs:
         write_docs(r)
-        print(f"figures written to {DOCS} ({HEADING})")
+        print(f"figures written to docs/performance.md ({HEADING})")
     return 0
 
 

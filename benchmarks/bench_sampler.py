@@ -8,7 +8,7 @@
    metrics on and a PeriodicExportingMetricReader writing OTLP JSON Lines every second, as
    swarmscope.init() sets it up. Goal: <= 1 % of one core.
 
-Usage: python benchmarks/bench_sampler.py [--processes 100] [--seconds 20] [--no-write]
+Usage: python benchmarks/bench_sampler.py [--processes 100] [--seconds 20] [--no-docs]
 Writes the figures to docs/performance.md under "## Resource sampler".
 """
 
@@ -29,10 +29,10 @@ import psutil
 from opentelemetry.exporter.otlp.json.file import FileMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from perfdoc import replace_section
 from swarmscope import procinfo
 from swarmscope.monitor import ResourceMonitor
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 HEADING = "## Resource sampler"
 
 
@@ -123,25 +123,12 @@ def cpu_share(children: list[subprocess.Popen], seconds: float) -> dict[str, flo
     }
 
 
-def write_section(text: str) -> None:
-    """Replace only this benchmark's section of docs/performance.md (others own the rest)."""
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    old = DOC.read_text() if DOC.exists() else "# Performance\n"
-    start = old.find(HEADING + "\n")
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(HEADING))
-        new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1 :])
-    DOC.write_text(new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
 
     children = spawn(args.processes)
@@ -208,9 +195,8 @@ process on the machine, whether watched or not.
 The export thread turns ~{9 * args.processes} process observations a second into OTLP JSON; that cost
 belongs to the OpenTelemetry SDK and grows with the number of points, not with sampling.
 """  # noqa: E501
-    if not args.no_write:
-        write_section(section)
-        print(f"wrote {DOC}")
+    if not args.no_docs:
+        print(f"wrote {replace_section(HEADING, section)}")
     return 0
 
 

@@ -26,11 +26,11 @@ from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
+from perfdoc import replace_section
 from swarmscope import conventions as c
 
 GOAL = 1.2
 HEADING = "## SDK spans"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
 
 def _time_per_span(body, spans: int) -> float:
@@ -43,7 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", type=int, default=2000, help="spans per round")
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-spans-"))
@@ -122,7 +122,7 @@ def main() -> int:
         f"(ratio {ours_us / floor_us:.2f})",
     ]
     print("\n".join(lines))
-    if not args.no_doc:
+    if not args.no_docs:
         _write_doc(lines, args)
     return 0
 
@@ -145,14 +145,7 @@ def _write_doc(lines: list[str], args: argparse.Namespace) -> None:
             "",
         ]
     )
-    text = DOC.read_text() if DOC.exists() else "# Performance\n\n"
-    start = text.find(HEADING + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    DOC.write_text(text)
+    replace_section(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Watcher overhead and reach: CPU share with 100 live descendants at 1 Hz, spawn detection
 latency, and the shortest process lifetime it reliably sees.
 
-Run: .venv/bin/python benchmarks/bench_watcher.py [--write-docs]
+Run: .venv/bin/python benchmarks/bench_watcher.py [--no-docs]
 
 Each figure is measured for both ways of following the tree: /proc scans every 50 ms only
 (what an unprivileged user gets) and kernel process events plus scans (with CAP_NET_ADMIN).
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import psutil
 from opentelemetry.trace import NoOpTracer
+from perfdoc import replace_section
 from swarmscope.proctree import ProcConnector
 from swarmscope.watcher import STAT_EVERY, Watcher
 
@@ -245,21 +245,9 @@ def _markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    """Replace (or append) only the ``## Watcher`` section of docs/performance.md."""
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text() if path.exists() else "# Performance\n\n"
-    pattern = re.compile(r"^## Watcher\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args()
     modes = [False]
     connector = ProcConnector.open()
@@ -297,8 +285,8 @@ def main() -> None:
             for ms, (seen_rate, status_rate) in rates.items():
                 print(f"[{mode}] lifetime {ms:>4} ms: seen {seen_rate * 100:5.1f} %, "
                       f"exit status {status_rate * 100:5.1f} %")  # fmt: skip
-    if args.write_docs:
-        write_docs(_markdown(results))
+    if not args.no_docs:
+        replace_section("## Watcher", _markdown(results))
         print("docs/performance.md: ## Watcher updated")
 
 
