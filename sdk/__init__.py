@@ -30,6 +30,7 @@ __all__ = [
     "child_env",
     "current_agent",
     "init",
+    "instrument",
     "session",
     "shutdown",
     "spawn_agent",
@@ -53,6 +54,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from swarmscope.config import ConfigError
+    from swarmscope.instrumentation import instrument
     from swarmscope.lifecycle import (
         Agent,
         Session,
