@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_report.py"
 
 
 def _bench():
+    """The benchmark's synthetic-session writer (it imports its sibling modules by name)."""
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))
     spec = importlib.util.spec_from_file_location("bench_report", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
