@@ -478,6 +478,17 @@ class _Staged:
 _BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*\n")
 
 
+def _has_blank_line(data: bytes) -> bool:
+    """Whether any line of ``data`` (which ends with a newline) is empty or only whitespace.
+
+    The regex alone costs ~7 ms per MB, a quarter of the whole ingest. When every line
+    starts with "{" (compact JSON Lines, the usual case) there is none, and two counts at
+    memory speed show that."""
+    if data[:1] == b"{" and data.count(b"\n{") == data.count(b"\n") - 1:
+        return False
+    return _BLANK_LINE.search(data) is not None
+
+
 def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
     region = tmp / f"{index}.jsonl"
     if batch.format == "document":
@@ -496,7 +507,7 @@ def _stage(batch: _Batch, tmp: Path, index: int) -> _Staged:
     if not whole_file:
         source = region
         source.write_bytes(data)
-    blank = _BLANK_LINE.search(data) is not None
+    blank = _has_blank_line(data)
     return _Staged(batch, source, data, data.count(b"\n"), not blank)
 
 
@@ -592,11 +603,14 @@ def _blank_undecodable(data: bytes, batch: _Batch, errors: list[LineError]) -> b
 def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[str, int]:
     """Flatten _docs (resources already in _res) into the model's tables; report what could
     not be stored."""
+    # Counting first is cheap (no flattening) and lets a signal the batch does not hold be
+    # skipped: its statement would still scan and unnest the whole batch to add nothing.
+    empty, spans, points, unknown, logs = con.execute(_sql("ingest_counts")).fetchone()
+    held = {"spans": spans, "metric_points": points, "logs": logs}
     added = {}
     for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),
                         ("logs", "ingest_logs")):
-        added[table] = con.execute(_sql(name)).fetchone()[0]
-    empty, spans, points, unknown, logs = con.execute(_sql("ingest_counts")).fetchone()
+        added[table] = con.execute(_sql(name)).fetchone()[0] if held[table] else 0
     if (empty, unknown, spans, points, logs) != (
         0, 0, added["spans"], added["metric_points"], added["logs"]
     ):

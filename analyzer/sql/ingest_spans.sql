@@ -1,5 +1,6 @@
 -- The batch's spans (_docs joined to their resource in _res), flattened into `spans`.
--- Spans that fail otlp_span_problem are left out (ingest_problems.sql reports them).
+-- Spans that fail otlp_span_problem (otlp_span_ok) are left out (ingest_problems.sql
+-- reports them).
 INSERT INTO spans BY NAME
 WITH r AS (
     SELECT source_file, line_no, generate_subscripts(resourceSpans, 1) AS ridx,
@@ -22,7 +23,7 @@ f AS (
     SELECT *, otlp_attrs(s.attributes) AS attributes,
         otlp_ts(s.startTimeUnixNano) AS start_time, otlp_ts(s.endTimeUnixNano) AS end_time
     FROM sp
-    WHERE otlp_span_problem(s) IS NULL
+    WHERE otlp_span_ok(s)
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
     otlp_id(s.traceId) AS trace_id,
