@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sdk_otlp_files import by_name, metric_names, sdk_files, spans
+from otlp_files import by_name, load_spans, metric_names, sdk_files
 from swarmscope import conventions as c
 from swarmscope.demo import run_demo
 
@@ -15,7 +15,7 @@ from swarmscope.demo import run_demo
 def test_run_demo_records_a_whole_mesh_session(tmp_path: Path) -> None:
     data_dir = run_demo(tmp_path / "demo-data", agents=3, duration=2.5, sample_interval=0.25)
     assert data_dir == (tmp_path / "demo-data").absolute()
-    found = spans(data_dir)
+    found = load_spans(data_dir)
 
     creates = [s for s in found if s.attrs.get(c.GEN_AI_OPERATION_NAME) == "create_agent"]
     terminates = [s for s in found if s.attrs.get(c.GEN_AI_OPERATION_NAME) == "terminate_agent"]

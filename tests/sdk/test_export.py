@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from sdk_otlp_files import metric_names, read_lines, sdk_files, spans
+from otlp_files import load_spans, metric_names, read_lines, sdk_files
 from swarmscope import conventions as c
 from swarmscope.telemetry import ReportingMetricExporter, ReportingSpanExporter
 
@@ -88,7 +88,7 @@ def test_files_are_otlp_json_lines_one_line_per_export(data_dir: Path) -> None:
         json_format.ParseDict(_hex_ids_to_base64(line), ExportTraceServiceRequest())
     for line in metric_lines:
         json_format.ParseDict(line, ExportMetricsServiceRequest())
-    assert len(spans(data_dir)) == 5 + 2 + 2  # tasks, create/terminate, session, audit
+    assert len(load_spans(data_dir)) == 5 + 2 + 2  # tasks, create/terminate, session, audit
     assert c.PROCESS_MEMORY_USAGE in metric_names(data_dir)
 
 
@@ -151,7 +151,7 @@ def test_forked_child_writes_its_own_files(data_dir: Path) -> None:
         pass
     swarmscope.shutdown()
 
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     files = {s.attrs[c.TASK_NAME]: s.file for s in found if c.TASK_NAME in s.attrs}
     assert str(pid) in files["in-child"].name
     assert files["before-fork"] == files["after-fork"] != files["in-child"]
@@ -245,5 +245,5 @@ def test_multiprocessing_workers_flush_before_os_exit(
     assert result.returncode == 0, result.stderr
     worker_pid, exit_code = result.stdout.split()
     assert exit_code == "0"
-    work = next(s for s in spans(data_dir) if s.attrs.get(c.TASK_NAME) == "in-worker")
+    work = next(s for s in load_spans(data_dir) if s.attrs.get(c.TASK_NAME) == "in-worker")
     assert f".{worker_pid}." in work.file.name

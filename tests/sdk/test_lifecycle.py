@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import swarmscope
-from sdk_otlp_files import (
+from otlp_files import (
     SPAN_KIND_INTERNAL,
     STATUS_ERROR,
     by_name,
+    load_spans,
     metric_points,
     one,
     sdk_files,
-    spans,
 )
 from swarmscope import conventions as c
 
@@ -57,7 +57,7 @@ def test_spawn_task_terminate_spans(tel, data_dir: Path) -> None:
     assert agent.terminate() is ending  # idempotent: no second terminate span
     swarmscope.shutdown()
 
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     session_span = one(found, c.SPAN_SESSION)
     create = _create(found, agent)
     tasks = by_name(found, c.span_name(c.Operation.INVOKE_AGENT, "coder"))
@@ -111,7 +111,7 @@ def test_endings_killed_crashed_signalled(tel, data_dir: Path) -> None:
     stubborn.popen.stdout.close()
     swarmscope.shutdown()
 
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     ends = {
         name: one(found, c.span_name(c.Operation.TERMINATE_AGENT, name)).attrs
         for name in ("stubborn", "crasher", "victim")
@@ -149,7 +149,7 @@ def test_child_process_inherits_session_and_trace(tel, data_dir: Path) -> None:
     child_agent_id, monitored_by = out.split()
     assert child_agent_id == agent.id
     assert monitored_by == str(os.getpid())
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     create = _create(found, agent)
     work = next(s for s in found if s.attrs.get(c.TASK_NAME) == "child-work")
     assert work.name == c.span_name(c.Operation.INVOKE_AGENT, "child")
@@ -176,7 +176,7 @@ def test_thread_agent_and_session_tasks(tel, data_dir: Path) -> None:
     assert helper.terminate().reason == c.TerminationReason.GRACEFUL
     swarmscope.shutdown()
 
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     create = _create(found, helper)
     assert create.attrs[c.AGENT_KIND] == "thread" and c.PROCESS_PID not in create.attrs
     think = one(found, c.span_name(c.Operation.INVOKE_AGENT, "helper"))
@@ -199,7 +199,7 @@ def test_register_existing_pid(tel, data_dir: Path) -> None:
         process.kill()
         process.wait()
     swarmscope.shutdown()
-    create = _create(spans(data_dir), agent)
+    create = _create(load_spans(data_dir), agent)
     assert create.attrs[c.PROCESS_PID] == process.pid
     assert create.attrs[c.PROCESS_PARENT_PID] == os.getpid()
 
@@ -230,7 +230,7 @@ def test_shutdown_audits_orphans_and_zombies(tel, data_dir: Path) -> None:
         quitter.popen.wait()
         leaky.popen.stdout.close()
 
-    audit = one(spans(data_dir), c.SPAN_CLEANUP_AUDIT)
+    audit = one(load_spans(data_dir), c.SPAN_CLEANUP_AUDIT)
     events = {attrs[c.PROCESS_PID]: (name, attrs) for name, attrs in audit.events}
     name, orphan = events[orphan_pid]
     assert name == c.EVENT_ORPHAN
@@ -255,7 +255,7 @@ def test_spawn_failure_is_recorded_and_raised(tel, data_dir: Path) -> None:
     with pytest.raises(FileNotFoundError):
         swarmscope.spawn_agent("ghost", ["/nonexistent/agent-binary"])
     swarmscope.shutdown()
-    create = one(spans(data_dir), c.span_name(c.Operation.CREATE_AGENT, "ghost"))
+    create = one(load_spans(data_dir), c.span_name(c.Operation.CREATE_AGENT, "ghost"))
     assert create.status_code == STATUS_ERROR
     assert create.attrs[c.ERROR_TYPE] == "FileNotFoundError"
 
@@ -281,7 +281,7 @@ def test_sigterm_flushes_before_the_process_dies(tel, data_dir: Path) -> None:
     agent.popen.stdout.close()
     swarmscope.shutdown()
     assert (ending.exit_code, ending.reason) == (-signal.SIGTERM, c.TerminationReason.GRACEFUL)
-    last = next(s for s in spans(data_dir) if s.attrs.get(c.TASK_NAME) == "last-words")
+    last = next(s for s in load_spans(data_dir) if s.attrs.get(c.TASK_NAME) == "last-words")
     assert str(agent.pid) in last.file.name
 
 
@@ -305,7 +305,7 @@ def test_task_decorates_coroutines_and_serves_concurrent_blocks(tel, data_dir: P
 
     asyncio.run(main())
     swarmscope.shutdown()
-    found = spans(data_dir)
+    found = load_spans(data_dir)
     fetches = [s for s in found if s.attrs.get(c.TASK_NAME) == "fetch"]
     blocks = [s for s in found if s.attrs.get(c.TASK_NAME) == "shared-block"]
     assert len(fetches) == 2 and len(blocks) == 2

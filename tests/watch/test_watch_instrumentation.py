@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from otlp_files import by_operation, load_spans
 from swarmscope import conventions as c
-from watch_otlp import by_operation, load_spans
 
 VENV_BIN = Path(sys.executable).parent
 INSTRUMENT = VENV_BIN / "opentelemetry-instrument"
@@ -104,9 +104,9 @@ def test_multiprocessing_children_are_agents_in_one_session_and_trace(
     assert sorted(s.pid for s in creates) == sorted(expected)
     assert sorted(s.pid for s in terminates) == sorted(expected)
     for span in terminates:
-        assert span.attributes[c.PROCESS_EXIT_CODE] == expected[span.pid]
+        assert span.attrs[c.PROCESS_EXIT_CODE] == expected[span.pid]
         reason = c.TerminationReason.GRACEFUL if expected[span.pid] == 0 else "crashed"
-        assert span.attributes[c.TERMINATION_REASON] == reason
+        assert span.attrs[c.TERMINATION_REASON] == reason
 
     # one session and one trace for the parent and both children
     assert len({s.session_id for s in spans}) == 1
@@ -114,10 +114,10 @@ def test_multiprocessing_children_are_agents_in_one_session_and_trace(
     # each child's own span hangs under that child's create_agent span, written by the child
     create_by_pid = {s.pid: s for s in creates}
     work = [s for s in spans if s.name == "child-work"]
-    assert sorted(s.attributes["child.pid"] for s in work) == sorted(expected)
+    assert sorted(s.attrs["child.pid"] for s in work) == sorted(expected)
     for span in work:
-        assert span.parent_id == create_by_pid[span.attributes["child.pid"]].span_id
-        assert f".{span.attributes['child.pid']}." in span.file
+        assert span.parent_id == create_by_pid[span.attrs["child.pid"]].span_id
+        assert f".{span.attrs['child.pid']}." in span.file.name
     # forked children re-created their exporters: nothing written twice, nothing left behind
     assert len({s.span_id for s in spans}) == len(spans)
     metric_files = [p.name for p in (data_dir / "sdk").glob("metrics.*.jsonl")]
@@ -135,7 +135,7 @@ def test_without_any_configurator_the_instrumentor_initialises_swarmscope(
     pids = {int(item.split(":")[0]) for item in result.stdout.split()}
     spans = load_spans(data_dir)
     assert {s.pid for s in by_operation(spans, c.Operation.TERMINATE_AGENT)} == pids
-    assert {s.attributes["child.pid"] for s in spans if s.name == "child-work"} == pids
+    assert {s.attrs["child.pid"] for s in spans if s.name == "child-work"} == pids
 
 
 def test_subprocess_asyncio_and_process_pool_children(tmp_path: Path, data_dir: Path) -> None:
@@ -146,13 +146,13 @@ def test_subprocess_asyncio_and_process_pool_children(tmp_path: Path, data_dir: 
     ended = {s.pid: s for s in by_operation(spans, c.Operation.TERMINATE_AGENT)}
     assert set(created) == set(ended)
     assert len(created) == 5  # true, sh (shell=True), sh (asyncio), two pool workers
-    assert ended[popen_pid].attributes[c.PROCESS_EXIT_CODE] == 0
-    assert ended[asyncio_pid].attributes[c.PROCESS_EXIT_CODE] == 4
-    codes = sorted(s.attributes[c.PROCESS_EXIT_CODE] for s in ended.values())
+    assert ended[popen_pid].attrs[c.PROCESS_EXIT_CODE] == 0
+    assert ended[asyncio_pid].attrs[c.PROCESS_EXIT_CODE] == 4
+    codes = sorted(s.attrs[c.PROCESS_EXIT_CODE] for s in ended.values())
     assert codes == [0, 0, 0, 2, 4]
     assert set(workers) <= set(created)
-    assert created[popen_pid].attributes[c.PROCESS_PARENT_PID] != popen_pid
-    assert c.PROCESS_COMMAND_LINE not in created[popen_pid].attributes  # off by default
+    assert created[popen_pid].attrs[c.PROCESS_PARENT_PID] != popen_pid
+    assert c.PROCESS_COMMAND_LINE not in created[popen_pid].attrs  # off by default
 
 
 def test_agent_pattern_and_redacted_command_lines(tmp_path: Path, data_dir: Path) -> None:
@@ -166,8 +166,8 @@ def test_agent_pattern_and_redacted_command_lines(tmp_path: Path, data_dir: Path
     env = {c.ENV_AGENT_PATTERN: r"^echo\b", c.ENV_RECORD_COMMAND_LINES: "1"}
     _instrumented(tmp_path, source, env=env)
     creates = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
-    assert [s.attributes[c.GEN_AI_AGENT_NAME] for s in creates] == ["echo"]
-    line = creates[0].attributes[c.PROCESS_COMMAND_LINE]
+    assert [s.attrs[c.GEN_AI_AGENT_NAME] for s in creates] == ["echo"]
+    line = creates[0].attrs[c.PROCESS_COMMAND_LINE]
     assert "abc123" not in line and "[REDACTED]" in line and "hello" in line
 
 
@@ -212,4 +212,4 @@ def test_spawn_agent_children_are_not_recorded_twice(data_dir: Path) -> None:
         instrumentor.uninstrument()
         swarmscope.shutdown()
     creates = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
-    assert sorted(s.attributes[c.GEN_AI_AGENT_NAME] for s in creates) == ["coder", "true"]
+    assert sorted(s.attrs[c.GEN_AI_AGENT_NAME] for s in creates) == ["coder", "true"]

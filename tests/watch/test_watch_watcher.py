@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from otlp_files import audit_events, by_operation, load_spans
 from swarmscope import conventions as c
-from watch_otlp import audit_events, by_operation, load_spans
 
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
 NODE = shutil.which("node")
@@ -73,13 +73,13 @@ def test_node_program_children_are_seen_and_reaped(
     spans = load_spans(data_dir)
     created = {s.pid: s for s in by_operation(spans, c.Operation.CREATE_AGENT)}
     ended = {s.pid: s for s in by_operation(spans, c.Operation.TERMINATE_AGENT)}
-    root = next(s for s in created.values() if s.attributes[c.GEN_AI_AGENT_NAME] == "node")
+    root = next(s for s in created.values() if s.attrs[c.GEN_AI_AGENT_NAME] == "node")
     assert pids <= set(created), "every child of the node program gets a create_agent span"
     assert set(created) == set(ended), "and a terminate_agent span once it is gone"
     for pid in pids:
-        assert created[pid].attributes[c.PROCESS_PARENT_PID] == root.pid
+        assert created[pid].attrs[c.PROCESS_PARENT_PID] == root.pid
         assert created[pid].parent_id == root.span_id
-    assert ended[root.pid].attributes[c.PROCESS_EXIT_CODE] == 0
+    assert ended[root.pid].attrs[c.PROCESS_EXIT_CODE] == 0
     assert len({s.session_id for s in spans}) == 1 and len({s.trace_id for s in spans}) == 1
     assert not audit_events(spans, c.EVENT_ORPHAN) and not audit_events(spans, c.EVENT_ZOMBIE)
 
@@ -159,7 +159,7 @@ def test_child_killed_by_sigkill_is_recorded_with_its_signal(
     pid, code = (int(x) for x in result.stdout.split())
     assert code == -signal.SIGKILL
     ended = {s.pid: s for s in by_operation(load_spans(data_dir), c.Operation.TERMINATE_AGENT)}
-    attrs = ended[pid].attributes
+    attrs = ended[pid].attrs
     assert attrs[c.EXIT_SIGNAL] == signal.SIGKILL
     assert attrs[c.PROCESS_EXIT_CODE] == -signal.SIGKILL
     assert attrs[c.TERMINATION_REASON] == c.TerminationReason.SIGNAL
@@ -170,9 +170,9 @@ def test_exit_code_and_signal_of_the_program_pass_through(tmp_path: Path, data_d
     killed = _run(tmp_path, "sh", "-c", "kill -9 $$")
     assert killed.returncode == 128 + signal.SIGKILL
     ended = by_operation(load_spans(data_dir), c.Operation.TERMINATE_AGENT)
-    codes = sorted(s.attributes[c.PROCESS_EXIT_CODE] for s in ended)
+    codes = sorted(s.attrs[c.PROCESS_EXIT_CODE] for s in ended)
     assert codes == [-signal.SIGKILL, 7]
-    (sig,) = [s.attributes.get(c.EXIT_SIGNAL) for s in ended if s.attributes.get(c.EXIT_SIGNAL)]
+    (sig,) = [s.attrs.get(c.EXIT_SIGNAL) for s in ended if s.attrs.get(c.EXIT_SIGNAL)]
     assert sig == signal.SIGKILL
 
 
@@ -206,7 +206,7 @@ def test_sigint_reaches_the_program_and_files_are_flushed(tmp_path: Path, data_d
     assert out.strip() == f"got {int(signal.SIGINT)}"
     spans = load_spans(data_dir)
     (end,) = by_operation(spans, c.Operation.TERMINATE_AGENT)
-    assert end.attributes[c.PROCESS_EXIT_CODE] == 42
+    assert end.attrs[c.PROCESS_EXIT_CODE] == 42
     assert any(p.name.startswith("metrics.") for p in (data_dir / "sdk").iterdir())
 
 
@@ -223,7 +223,7 @@ def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> Non
         target.wait()
     assert result.returncode == 0, result.stderr
     created = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
-    names = [s.attributes[c.GEN_AI_AGENT_NAME] for s in created]
+    names = [s.attrs[c.GEN_AI_AGENT_NAME] for s in created]
     # the sh already running, and at least the sleep started while attached
     assert names[0] == "sh" and "sleep" in names[1:]
     assert all(s.parent_id == created[0].span_id for s in created[1:])
@@ -250,7 +250,7 @@ def test_process_events_see_millisecond_processes_with_their_exit_codes(
     created = by_operation(spans, c.Operation.CREATE_AGENT)
     ended = by_operation(spans, c.Operation.TERMINATE_AGENT)
     assert len(created) == len(ended) == 6  # the shell and its five short children
-    codes = sorted(s.attributes.get(c.PROCESS_EXIT_CODE) for s in ended)
+    codes = sorted(s.attrs.get(c.PROCESS_EXIT_CODE) for s in ended)
     assert codes == [0, 1, 2, 3, 4, 5]
 
 
@@ -293,7 +293,7 @@ def test_zombie_left_by_a_daemon_is_reported_with_its_status(
     assert zombie[c.PROCESS_PARENT_PID] == daemon
     assert "zombie" in result.stderr and "orphan" in result.stderr
     ended = {s.pid: s for s in by_operation(spans, c.Operation.TERMINATE_AGENT)}
-    assert ended[zombie[c.PROCESS_PID]].attributes[c.PROCESS_EXIT_CODE] == 3
+    assert ended[zombie[c.PROCESS_PID]].attrs[c.PROCESS_EXIT_CODE] == 3
 
 
 def test_bad_command_and_bad_pattern_fail_clearly(tmp_path: Path) -> None:
@@ -330,5 +330,5 @@ def test_instrumented_python_program_reports_into_the_watchers_session_and_trace
     (work,) = by_operation(spans, c.Operation.INVOKE_AGENT)
     assert work.session_id == root.session_id
     assert work.trace_id == root.trace_id and work.parent_id == root.span_id
-    assert work.attributes[c.GEN_AI_AGENT_ID] == root.attributes[c.GEN_AI_AGENT_ID]
+    assert work.attrs[c.GEN_AI_AGENT_ID] == root.attrs[c.GEN_AI_AGENT_ID]
     assert work.file != root.file  # written by the program itself
