@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from swarmscope import conventions as C
+from swarmscope.analyzer.cli_data import DataDirOption
 
 if TYPE_CHECKING:
     from .scoring import GradingConfig, SessionGrade
@@ -133,8 +134,6 @@ def _emit(text: str, fmt: str, output: Path | None) -> None:
         sys.stdout.write(text)
 
 
-DataDirOpt = Annotated[Path | None, typer.Option(
-    "--data-dir", help=f"Data directory (default: ${C.ENV_DATA_DIR} or ./{C.DEFAULT_DATA_DIR}).")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help=f"Control points TOML overriding the defaults (or ${C.ENV_CONFIG}).")]
 NoIngestOpt = Annotated[bool, typer.Option(
@@ -153,7 +152,7 @@ def report(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
     = None,
     config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
+    data_dir: DataDirOption = None,
     no_ingest: NoIngestOpt = False,
 ) -> None:
     """Grade a session (memory, CPU, processes, GC, cleanup) and write its report."""
@@ -175,7 +174,7 @@ def check(
                                            "a bare letter accepts its whole band (B = B- or "
                                            "better).")] = "B",
     config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
+    data_dir: DataDirOption = None,
     no_ingest: NoIngestOpt = False,
 ) -> None:
     """Exit non-zero when a session's overall grade is below --min-grade (for CI gates)."""
@@ -204,7 +203,7 @@ def compare(
     b: Annotated[str, typer.Argument(help="Session to compare with the baseline.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
     config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
+    data_dir: DataDirOption = None,
     no_ingest: NoIngestOpt = False,
 ) -> None:
     """Per-dimension grade and score deltas between two sessions (B minus A)."""
