@@ -161,15 +161,9 @@ def _started(span: Any, agent: Any, pid: int, argv: list[str] | None, executable
         )
     )
     span.end()
-    with sess._lock:
-        sess.agents[agent.id] = agent
     with _AGENTS_LOCK:
         _AGENTS[pid] = agent
-    if sess.monitor is not None:
-        try:
-            sess.monitor.watch(pid, agent_id=agent.id, agent_name=agent.name, descendants=True)
-        except Exception:  # gone already: its exit is recorded all the same
-            pass
+    sess.register(agent)
 
 
 def _failed(span: Any, error: BaseException) -> None:
@@ -318,8 +312,7 @@ def _adopt(env: dict[str, str]) -> None:
     carrier = {k.lower(): env[k] for k in (c.ENV_TRACEPARENT, c.ENV_TRACESTATE) if env.get(k)}
     if carrier:
         tel.parent_context = TraceContextTextMapPropagator().extract(carrier)
-        tel.session._parent_ctx = tel.parent_context
-    tel.session._current_agent = None
+    tel.session.adopt(tel.parent_context if carrier else None)
 
 
 def _mp_agent_name(process: Any) -> str:

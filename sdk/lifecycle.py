@@ -296,6 +296,28 @@ class Session:
             return None  # the current context
         return self._parent_ctx
 
+    def register(self, agent: Agent) -> None:
+        """Count ``agent`` as one of the session's and sample its process (and descendants).
+
+        For starters other than :func:`spawn_agent` (auto-instrumentation, the watcher) that
+        emit the ``create_agent`` span themselves.
+        """
+        with self._lock:
+            self.agents[agent.id] = agent
+        if self.monitor is not None and agent.pid is not None:
+            try:
+                self.monitor.watch(
+                    agent.pid, agent_id=agent.id, agent_name=agent.name, descendants=True
+                )
+            except Exception as error:  # gone already: its exit is recorded all the same
+                telemetry.logger.debug("watch %s failed: %r", agent.pid, error)
+
+    def adopt(self, parent_context: otel_context.Context | None) -> None:
+        """Become another agent's process: a forked child inherits its parent's identity."""
+        if parent_context is not None:
+            self._parent_ctx = parent_context
+        self._current_agent = None
+
     def _agent_ended(self, agent: Agent) -> None:
         if self.monitor is not None and agent.pid is not None:
             try:
@@ -401,13 +423,7 @@ def spawn_agent(
         span.end()
         raise
     span.end()
-    with session._lock:
-        session.agents[agent_id] = agent
-    if session.monitor is not None and agent.pid is not None:
-        try:
-            session.monitor.watch(agent.pid, agent_id=agent_id, agent_name=name, descendants=True)
-        except Exception as error:
-            telemetry.logger.debug("watch %s failed: %r", agent.pid, error)
+    session.register(agent)
     return agent
 
 
