@@ -431,6 +431,22 @@ def _finish(report: WatchReport) -> None:
     swarmscope.shutdown()
 
 
+def _watcher_for(
+    sess: Any, poll_interval: float, settle: float, events: bool | None, **options: Any
+) -> Watcher:
+    """A watcher that records into ``sess``: its tracer, its monitor, under its root span."""
+    return Watcher(
+        session_id=sess.id,
+        tracer=sess.tracer,
+        monitor=sess.monitor,
+        parent_context=sess.parent_context(),
+        poll_interval=poll_interval,
+        settle=settle,
+        events=events,
+        **options,
+    )
+
+
 def run_command(
     argv: list[str],
     *,
@@ -448,16 +464,7 @@ def run_command(
         print(f"swarmscope: {exc}", file=sys.stderr)
         return 2
     sess = _init_session(session, interval, data_dir, os.path.basename(argv[0]))
-    watcher = Watcher(
-        agent_pattern=pattern,
-        session_id=sess.id,
-        tracer=sess.tracer,
-        monitor=sess.monitor,
-        parent_context=sess.parent_context(),
-        poll_interval=poll_interval,
-        settle=settle,
-        events=events,
-    )
+    watcher = _watcher_for(sess, poll_interval, settle, events, agent_pattern=pattern)
     settings = sess.telemetry.settings
     watcher.child_settings = {
         c.ENV_EXPORTER: settings.exporter,
@@ -492,15 +499,7 @@ def attach_process(
         print(f"swarmscope: no process with pid {pid}", file=sys.stderr)
         return 1
     sess = _init_session(session, interval, data_dir, stat.comm)
-    watcher = Watcher(
-        session_id=sess.id,
-        tracer=sess.tracer,
-        monitor=sess.monitor,
-        parent_context=sess.parent_context(),
-        poll_interval=poll_interval,
-        settle=settle,
-        events=events,
-    )
+    watcher = _watcher_for(sess, poll_interval, settle, events)
     # Ctrl-C stops watching; the attached program is not ours to signal
     watcher.attach(pid)
     try:
