@@ -41,7 +41,7 @@ _LAZY = {
     "init": "swarmscope.telemetry",
     "shutdown": "swarmscope.telemetry",
     "Telemetry": "swarmscope.telemetry",
-    "ConfigError": "swarmscope.config",
+    "ConfigError": "swarmscope.settings",
     "Agent": "swarmscope.lifecycle",
     "Session": "swarmscope.lifecycle",
     "Termination": "swarmscope.lifecycle",
@@ -53,7 +53,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from swarmscope.config import ConfigError
+    from swarmscope.settings import ConfigError
     from swarmscope.instrumentation import instrument
     from swarmscope.lifecycle import (
         Agent,

@@ -30,6 +30,7 @@ PROCESS_RUNTIME_VERSION = "process.runtime.version"
 
 # --- GenAI agent operations (span names are "<operation> <agent name>") ----------------------
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+# Stable agent ids only; not set on swarmscope's own (INTERNAL) spans, read from frameworks' spans.
 GEN_AI_AGENT_ID = "gen_ai.agent.id"
 GEN_AI_AGENT_NAME = "gen_ai.agent.name"
 GEN_AI_TOOL_NAME = "gen_ai.tool.name"
@@ -58,6 +59,8 @@ PROCESS_EXECUTABLE_NAME = "process.executable.name"
 PROCESS_COMMAND_LINE = "process.command_line"  # only when enabled, secrets redacted
 PROCESS_CREATION_TIME = "process.creation.time"
 ERROR_TYPE = "error.type"
+PROCESS_EXIT_TIME = "process.exit.time"
+AGENT_INSTANCE_ID = "swarm.agent.id"  # ours: one agent instance, ``<name>-<8 hex>``
 TASK_NAME = "swarm.task.name"
 TASK_ID = "swarm.task.id"
 AGENT_KIND = "swarm.agent.kind"  # process | thread | inproc
@@ -96,15 +99,18 @@ PROCESS_FD_COUNT = "process.unix.file_descriptor.count"
 PROCESS_CONTEXT_SWITCHES = "process.context_switches"
 SYSTEM_MEMORY_USAGE = "system.memory.usage"
 SYSTEM_MEMORY_UTILIZATION = "system.memory.utilization"
-SYSTEM_LOAD_1M = "system.linux.cpu.load_1m"
-SYSTEM_LOAD_5M = "system.linux.cpu.load_5m"
-SYSTEM_LOAD_15M = "system.linux.cpu.load_15m"
+# No semconv name exists; these are the names the Collector's hostmetrics receiver emits.
+SYSTEM_LOAD_1M = "system.cpu.load_average.1m"
+SYSTEM_LOAD_5M = "system.cpu.load_average.5m"
+SYSTEM_LOAD_15M = "system.cpu.load_average.15m"
 SYSTEM_PROCESS_COUNT = "system.process.count"
 GC_COLLECTIONS = "cpython.gc.collections"
 GC_COLLECTED_OBJECTS = "cpython.gc.collected_objects"
 GC_UNCOLLECTABLE_OBJECTS = "cpython.gc.uncollectable_objects"
 GC_PAUSE_DURATION = "cpython.gc.pause.duration"
 HEAP_ALLOCATED_BLOCKS = "cpython.heap.allocated_blocks"
+GEN_AI_INVOKE_AGENT_DURATION = "gen_ai.invoke_agent.duration"
+GEN_AI_EXECUTE_TOOL_DURATION = "gen_ai.execute_tool.duration"
 
 UNITS: dict[str, str] = {
     PROCESS_MEMORY_USAGE: "By",
@@ -116,15 +122,17 @@ UNITS: dict[str, str] = {
     PROCESS_CONTEXT_SWITCHES: "{context_switch}",
     SYSTEM_MEMORY_USAGE: "By",
     SYSTEM_MEMORY_UTILIZATION: "1",
-    SYSTEM_LOAD_1M: "{run_queue_item}",
-    SYSTEM_LOAD_5M: "{run_queue_item}",
-    SYSTEM_LOAD_15M: "{run_queue_item}",
+    SYSTEM_LOAD_1M: "{thread}",
+    SYSTEM_LOAD_5M: "{thread}",
+    SYSTEM_LOAD_15M: "{thread}",
     SYSTEM_PROCESS_COUNT: "{process}",
     GC_COLLECTIONS: "{collection}",
     GC_COLLECTED_OBJECTS: "{object}",
     GC_UNCOLLECTABLE_OBJECTS: "{object}",
     GC_PAUSE_DURATION: "s",
     HEAP_ALLOCATED_BLOCKS: "{block}",
+    GEN_AI_INVOKE_AGENT_DURATION: "s",
+    GEN_AI_EXECUTE_TOOL_DURATION: "s",
 }
 
 # Metric point attributes.

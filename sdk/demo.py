@@ -56,7 +56,7 @@ def run_swarm_details(
 ) -> Any:
     """Like :func:`run_demo` but returns the example's ``SwarmRun`` (agents, endings, files)."""
     from swarmscope import telemetry
-    from swarmscope.config import check_writable_dir
+    from swarmscope.settings import check_writable_dir
 
     if agents < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--agents")
@@ -118,7 +118,7 @@ def demo(
 ) -> None:
     """Run a 5-agent mesh swarm (about 25 s) and record it with swarmscope."""
     from rich.console import Console
-    from swarmscope.config import ConfigError
+    from swarmscope.settings import ConfigError
 
     directory = data_dir or Path(os.environ.get(c.ENV_DATA_DIR) or c.DEFAULT_DATA_DIR)
     console = Console()

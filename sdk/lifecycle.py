@@ -28,7 +28,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from swarmscope import conventions as c
 from swarmscope import telemetry
-from swarmscope.config import OTEL_PASS_THROUGH
+from swarmscope.settings import OTEL_PASS_THROUGH
 
 if TYPE_CHECKING:
     from swarmscope.telemetry import Telemetry

@@ -36,7 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from swarmscope import __version__
 from swarmscope import conventions as c
-from swarmscope.config import ConfigError, Settings, check_writable_dir, resolve
+from swarmscope.settings import ConfigError, Settings, check_writable_dir, resolve
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -510,7 +510,7 @@ def init(
     """Set up tracing, metrics and the resource monitor for this process, once.
 
     Later calls return the same :class:`Telemetry` (their arguments are ignored) until
-    :func:`shutdown`. Raises :class:`swarmscope.config.ConfigError` naming a bad setting.
+    :func:`shutdown`. Raises :class:`swarmscope.settings.ConfigError` naming a bad setting.
     """
     global _STATE, _FORK_HOOK_REGISTERED
     with _LOCK:

@@ -1,13 +1,17 @@
-"""Settings for ``swarmscope.init()``: arguments first, then environment variables, then defaults.
+"""Every setting swarmscope reads: arguments first, then environment variables, then defaults.
 
-Every setting is validated once, here, so a mistake surfaces as one :class:`ConfigError` that
-names the setting (and its environment variable) instead of a traceback from deep inside an
-exporter thread.
+This is the one module that reads ``SWARMSCOPE_*`` and ``OTEL_*`` variables. Every setting is
+validated here, so a mistake surfaces as one :class:`ConfigError` that names the setting (and
+its environment variable) instead of a traceback from deep inside an exporter thread.
+
+One rule for every boolean (:func:`parse_flag`): ``1 true yes on`` are true, ``0 false no off``
+and empty are false, in any case; any other word is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +75,66 @@ class Settings:
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value.strip() if value and value.strip() else None
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_flag(value: str | bool | None, setting: str, default: bool = False) -> bool:
+    """The one boolean rule; ``setting`` names the variable in the error."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(setting, f"expected one of 1/true/yes/on or 0/false/no/off, got {value!r}")
+
+
+def flag(name: str, default: bool = False) -> bool:
+    """An environment variable read as a boolean under :func:`parse_flag`'s rule."""
+    return parse_flag(os.environ.get(name), name, default)
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: ``explicit``, else ``SWARMSCOPE_DATA_DIR``, else ``./swarmscope-data``.
+
+    Always absolute (not symlink-resolved), so a path handed to a child process or written into
+    a log means the same directory from any working directory.
+    """
+    return Path(explicit or _env(c.ENV_DATA_DIR) or c.DEFAULT_DATA_DIR).absolute()
+
+
+def record_command_lines() -> bool:
+    """Whether (redacted) command lines are recorded; off unless asked for."""
+    return flag(c.ENV_RECORD_COMMAND_LINES)
+
+
+def agent_pattern() -> re.Pattern[str] | None:
+    """``SWARMSCOPE_AGENT_PATTERN`` compiled: which child processes count as agents."""
+    raw = _env(c.ENV_AGENT_PATTERN)
+    if raw is None:
+        return None
+    try:
+        return re.compile(raw)
+    except re.error as exc:
+        raise ConfigError(c.ENV_AGENT_PATTERN, f"{raw!r} is not a valid regular expression: {exc}")
+
+
+def grading_config() -> Path | None:
+    """``SWARMSCOPE_CONFIG``: a control-points TOML that overrides the defaults."""
+    raw = _env(c.ENV_CONFIG)
+    return Path(raw) if raw else None
+
+
+def inherited_agent() -> tuple[str | None, str | None]:
+    """(agent id, agent name) this process was started as, from its parent's environment."""
+    agent_id = _env(c.ENV_AGENT_ID)
+    return agent_id, _env(c.ENV_AGENT_NAME) or agent_id
 
 
 def _positive_float(value: object, setting: str) -> float:
@@ -164,7 +228,7 @@ def resolve(
         if timeout_raw is None
         else _positive_float(timeout_raw, f"export timeout ({OTEL_TIMEOUT})")
     )
-    directory = Path(data_dir or _env(c.ENV_DATA_DIR) or c.DEFAULT_DATA_DIR).absolute()
+    directory = resolve_data_dir(data_dir)
     if chosen_exporter == "file":
         check_writable_dir(directory / "sdk", f"data_dir ({c.ENV_DATA_DIR})")
     inherited = _env(c.ENV_SESSION_ID)

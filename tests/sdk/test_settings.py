@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import swarmscope
 from swarmscope import conventions as c
-from swarmscope.config import ConfigError, resolve
+from swarmscope.settings import ConfigError, resolve
 
 
 @pytest.fixture(autouse=True)
