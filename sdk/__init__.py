@@ -53,7 +53,6 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from swarmscope.settings import ConfigError
     from swarmscope.instrumentation import instrument
     from swarmscope.lifecycle import (
         Agent,
@@ -64,6 +63,7 @@ if TYPE_CHECKING:
         spawn_agent,
         task,
     )
+    from swarmscope.settings import ConfigError
     from swarmscope.telemetry import Telemetry, init, shutdown
 
 

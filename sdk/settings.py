@@ -122,7 +122,9 @@ def agent_pattern() -> re.Pattern[str] | None:
     try:
         return re.compile(raw)
     except re.error as exc:
-        raise ConfigError(c.ENV_AGENT_PATTERN, f"{raw!r} is not a valid regular expression: {exc}")
+        raise ConfigError(
+            c.ENV_AGENT_PATTERN, f"{raw!r} is not a valid regular expression: {exc}"
+        ) from None
 
 
 def grading_config() -> Path | None:
