@@ -15,11 +15,13 @@ test: $(STAMP) collector browser
 
 venv: $(STAMP)
 
-# Re-install when the pinned dependencies change.
+# Re-install when the pinned dependencies change. setuptools reports every editable install
+# with an "information only" warning (pypa/packaging-problems#558); it is not a problem, so the
+# first thing a newcomer sees is not a wall of it.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[analyzer,dev]'
 	touch $@
 
 # The OpenTelemetry Collector, built from its Go modules (reuses Go's build and module caches).

@@ -44,18 +44,13 @@ def built_binary() -> Path:
     return BUILD_DIR / BINARY_NAME
 
 
-def binary_path() -> Path:
-    """The Collector to run: ``SWARMSCOPE_COLLECTOR_BIN`` if set, else the built one."""
-    override = os.environ.get(conv.ENV_COLLECTOR_BIN)
-    return Path(override) if override else built_binary()
-
-
-def require_binary() -> Path:
-    """The Collector binary, or an error that says how to get one."""
-    path = binary_path()
+def require_binary(override: Path | None = None) -> Path:
+    """The Collector binary (``override``, else the built one), or an error that says how to
+    get one."""
+    path = override or built_binary()
     if path.is_file() and os.access(path, os.X_OK):
         return path
-    if os.environ.get(conv.ENV_COLLECTOR_BIN):
+    if override is not None:
         raise CollectorError(
             f"{conv.ENV_COLLECTOR_BIN}={path} is not an executable file; "
             "point it at an OpenTelemetry Collector binary or unset it to use the built one"

@@ -1,9 +1,11 @@
 """Run the Collector: start it in the background, wait for its health check, stop it gracefully.
 
-Everything a started Collector needs to know comes from the environment that
+Everything a started Collector needs to know is handed to it in the environment that
 ``otel-collector.yaml`` reads (ports, bind address, data directory), so the same config file
-serves the command line, the tests and docker-compose. A started Collector leaves its pid,
-its settings and its log in ``<data_dir>/collector/``.
+serves the command line, the tests and docker-compose. This module reads no settings of its
+own: :class:`CollectorSettings` holds them, filled in by the caller (the command line reads
+the user's through :mod:`swarmscope.settings`). A started Collector leaves its pid, its
+settings and its log in ``<data_dir>/collector/``.
 """
 
 from __future__ import annotations
@@ -54,32 +56,19 @@ def find_config(name: str = CONFIG_FILE) -> Path:
     raise CollectorError(f"no {name} found (looked at {tried}); pass one with --config")
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get(conv.ENV_DATA_DIR) or conv.DEFAULT_DATA_DIR).resolve()
-
-
-def _env_port(key: str) -> int:
-    raw = os.environ.get(key)
-    if not raw:
-        return DEFAULT_PORTS[key]
-    try:
-        return int(raw)
-    except ValueError:
-        raise CollectorError(f"{key}={raw!r} is not a port number") from None
-
-
 @dataclass
 class CollectorSettings:
-    """What otel-collector.yaml is filled in with; unset fields come from the environment."""
+    """What otel-collector.yaml is filled in with, and which Collector binary runs."""
 
-    data_dir: Path = field(default_factory=default_data_dir)
-    host: str = field(default_factory=lambda: os.getenv(conv.ENV_COLLECTOR_HOST) or DEFAULT_HOST)
-    grpc_port: int = field(default_factory=lambda: _env_port(conv.ENV_OTLP_GRPC_PORT))
-    http_port: int = field(default_factory=lambda: _env_port(conv.ENV_OTLP_HTTP_PORT))
-    health_port: int = field(default_factory=lambda: _env_port(conv.ENV_COLLECTOR_HEALTH_PORT))
-    metrics_port: int = field(default_factory=lambda: _env_port(conv.ENV_COLLECTOR_METRICS_PORT))
+    data_dir: Path = Path(conv.DEFAULT_DATA_DIR)
+    host: str = DEFAULT_HOST
+    grpc_port: int = DEFAULT_PORTS[conv.ENV_OTLP_GRPC_PORT]
+    http_port: int = DEFAULT_PORTS[conv.ENV_OTLP_HTTP_PORT]
+    health_port: int = DEFAULT_PORTS[conv.ENV_COLLECTOR_HEALTH_PORT]
+    metrics_port: int = DEFAULT_PORTS[conv.ENV_COLLECTOR_METRICS_PORT]
     configs: list[Path] = field(default_factory=list)  # empty: otel-collector.yaml
     forward_endpoint: str | None = None  # adds otel-collector.forward.yaml
+    binary: Path | None = None  # another otelcol instead of the one built here
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
@@ -134,7 +123,7 @@ class CollectorSettings:
 
 def validate(settings: CollectorSettings) -> None:
     """Check the configuration with the Collector's own ``validate``; raise with its reason."""
-    binary = require_binary()
+    binary = require_binary(settings.binary)
     missing = [str(p) for p in settings.configs if not p.is_file()]
     if missing:
         raise CollectorError(f"configuration file not found: {', '.join(missing)}")
@@ -235,7 +224,7 @@ class RunningCollector:
 
 def start(settings: CollectorSettings, timeout: float = 30.0) -> RunningCollector:
     """Start the Collector in the background and return once its health check answers."""
-    binary = require_binary()
+    binary = require_binary(settings.binary)
     existing = running(settings.data_dir)
     if existing is not None:
         raise CollectorError(
@@ -348,9 +337,9 @@ def _is_collector(pid: int) -> bool:
         return False
 
 
-def running(data_dir: Path | None = None) -> RunningCollector | None:
+def running(data_dir: Path) -> RunningCollector | None:
     """The Collector started for ``data_dir`` (from its pid file), if it is still alive."""
-    state_dir = Path(data_dir or default_data_dir()).resolve() / conv.COLLECTOR_SUBDIR
+    state_dir = Path(data_dir).resolve() / conv.COLLECTOR_SUBDIR
     run_file = state_dir / RUN_FILE
     if not run_file.is_file():
         return None

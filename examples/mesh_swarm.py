@@ -7,6 +7,7 @@ and the resource monitor samples every agent process once per sample interval.
 
     python examples/mesh_swarm.py                      # about 25 s, files in ./swarmscope-data
     python examples/mesh_swarm.py --agents 3 --duration 5
+    python examples/mesh_swarm.py --finish-tasks       # every task runs, however busy the machine
     OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 python examples/mesh_swarm.py
 """
 
@@ -42,11 +43,14 @@ def run_swarm(
     payload_mb: int = 8,
     sample_interval: float | None = None,
     settle: float = 3.0,
+    finish_tasks: bool = False,
 ) -> SwarmRun:
     """Spawn ``agents`` mesh workers, let them work for ``duration`` s, terminate them all.
 
     The monitor keeps sampling for a baseline before the first spawn and for ``settle`` s after
     the last terminate, so the report compares the system before, during and after the swarm.
+    With ``finish_tasks`` the swarm also waits until every agent has run all its tasks, so the
+    workload is the same on a busy machine as on an idle one.
     """
     started = time.monotonic()
     tel = swarmscope.init(
@@ -79,6 +83,9 @@ def run_swarm(
         agent.popen.stdin.flush()
 
     time.sleep(max(0.0, duration - (time.monotonic() - started)))
+    if finish_tasks:
+        for agent in swarm:
+            agent.popen.stdout.readline()  # "done", or "" if the worker died
 
     run = SwarmRun(tel.session_id, tel.data_dir, tel.settings.exporter)
     for agent in swarm:
@@ -98,8 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--duration", type=float, default=25.0, help="seconds")
     parser.add_argument("--tasks", type=int, default=4, help="tasks per agent")
+    parser.add_argument(
+        "--finish-tasks", action="store_true",
+        help="terminate only after every agent ran all its tasks (a fixed workload)",
+    )
     args = parser.parse_args(argv)
-    run = run_swarm(agents=args.agents, duration=args.duration, tasks=args.tasks)
+    run = run_swarm(
+        agents=args.agents, duration=args.duration, tasks=args.tasks,
+        finish_tasks=args.finish_tasks,
+    )
     print(f"session {run.session_id}: {len(run.agents)} agents in {run.seconds:.1f}s")
     for name, pid, reason in run.agents:
         print(f"  {name} (pid {pid}): {reason}")

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             mesh.broadcast(f"{name}/{number}")
             work(number, args.payload_mb)
         stop.wait(args.task_interval)
+    print("done", flush=True)  # the orchestrator may wait for this before terminating us
 
     stop.wait()  # stay reachable for peers until the orchestrator stops us
     mesh.close()

@@ -70,6 +70,7 @@ class Settings:
     monitor: bool
     monitored_by: int | None
     swarm: dict[str, str | int] = field(default_factory=dict)
+    record_command_lines: bool = False  # read once, so a bad word fails at init()
 
 
 def _env(name: str) -> str | None:
@@ -112,6 +113,20 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 def record_command_lines() -> bool:
     """Whether (redacted) command lines are recorded; off unless asked for."""
     return flag(c.ENV_RECORD_COMMAND_LINES)
+
+
+def otel_pass_through() -> dict[str, str]:
+    """The OTLP exporter variables of this process that a child needs to export where we do."""
+    return {key: value for key in OTEL_PASS_THROUGH if (value := _env(key))}
+
+
+def inherited_trace_carrier() -> dict[str, str]:
+    """TRACEPARENT/TRACESTATE a parent handed us, keyed the way propagators read them."""
+    return {
+        key.lower(): value
+        for key in (c.ENV_TRACEPARENT, c.ENV_TRACESTATE)
+        if (value := _env(key))
+    }
 
 
 def agent_pattern() -> re.Pattern[str] | None:
@@ -259,4 +274,41 @@ def resolve(
         monitor=monitor,
         monitored_by=int(monitored_by) if monitored_by and monitored_by.isdigit() else None,
         swarm=swarm,
+        record_command_lines=record_command_lines(),
     )
+
+
+# --- the Collector: what `swarmscope collector` fills otel-collector.yaml with ----------------
+_COLLECTOR_PORTS = {
+    "grpc_port": c.ENV_OTLP_GRPC_PORT,
+    "http_port": c.ENV_OTLP_HTTP_PORT,
+    "health_port": c.ENV_COLLECTOR_HEALTH_PORT,
+    "metrics_port": c.ENV_COLLECTOR_METRICS_PORT,
+}
+
+
+def _port(name: str) -> int | None:
+    raw = _env(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(name, f"expected a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def collector_overrides() -> dict[str, object]:
+    """The Collector settings the environment sets, as ``CollectorSettings`` field values;
+    fields the environment leaves unset are absent (the Collector's defaults apply)."""
+    found: dict[str, object] = {}
+    for field_name, variable in _COLLECTOR_PORTS.items():
+        if (port := _port(variable)) is not None:
+            found[field_name] = port
+    for field_name, variable in (
+        ("host", c.ENV_COLLECTOR_HOST),
+        ("forward_endpoint", c.ENV_FORWARD_ENDPOINT),
+    ):
+        if (value := _env(variable)) is not None:
+            found[field_name] = value
+    if (binary := _env(c.ENV_COLLECTOR_BIN)) is not None:
+        found["binary"] = Path(binary)
+    return found

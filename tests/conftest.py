@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The real Collector on free localhost ports, for the collector and the CLI tests.
+pytest_plugins = ["collector_fixtures"]
+
 
 def free_port() -> int:
     """A localhost TCP port that nothing listens on right now."""

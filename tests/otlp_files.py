@@ -1,12 +1,15 @@
-"""Read the OTLP JSON Lines files that swarmscope wrote back into plain Python for assertions.
+"""Read the OTLP JSON Lines files that swarmscope (or the Collector) wrote back into plain
+Python for assertions.
 
-Deliberately independent of the analyzer: these tests check what the sdk and the watcher put
-on disk, so they parse the files themselves.
+Deliberately independent of the analyzer: these tests check what the sdk, the watcher and the
+Collector put on disk, so they parse the files themselves.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,69 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def read_documents(path: Path) -> Iterator[dict[str, Any]]:
+    """Each JSON object of an OTLP JSON Lines file, blank lines skipped; a bad line names the
+    file and line."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not a JSON object: {error.msg}") from None
+
+
+def files(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every document of every existing file in ``paths``."""
+    return [doc for path in paths if path.exists() for doc in read_documents(path)]
+
+
+def spans(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for doc in documents:
+        for resource_spans in doc.get("resourceSpans", []):
+            for scope_spans in resource_spans.get("scopeSpans", []):
+                yield from scope_spans.get("spans", [])
+
+
+def metrics(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for doc in documents:
+        for resource_metrics in doc.get("resourceMetrics", []):
+            for scope_metrics in resource_metrics.get("scopeMetrics", []):
+                yield from scope_metrics.get("metrics", [])
+
+
+def log_records(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for doc in documents:
+        for resource_logs in doc.get("resourceLogs", []):
+            for scope_logs in resource_logs.get("scopeLogs", []):
+                yield from scope_logs.get("logRecords", [])
+
+
+def data_points(metric: dict[str, Any]) -> list[dict[str, Any]]:
+    for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary"):
+        if kind in metric:
+            return metric[kind].get("dataPoints", [])
+    return []
+
+
+def span_ids(documents: Iterable[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(trace id, span id) pairs, lower-case hex: ids may arrive in either case."""
+    return {(s["traceId"].lower(), s["spanId"].lower()) for s in spans(documents)}
+
+
+def span_name_counts(documents: Iterable[dict[str, Any]]) -> Counter[str]:
+    return Counter(s["name"] for s in spans(documents))
+
+
+def metric_point_counts(documents: Iterable[dict[str, Any]]) -> Counter[str]:
+    """Data points per metric name (a series may be split across several exports)."""
+    counts: Counter[str] = Counter()
+    for metric in metrics(documents):
+        counts[metric["name"]] += len(data_points(metric))
+    return counts
+
+
 def _span(raw: dict[str, Any], resource: dict[str, Any], path: Path) -> Span:
     return Span(
         name=raw["name"],
@@ -120,24 +186,15 @@ def audit_events(found: list[Span], event: str) -> list[dict[str, Any]]:
 
 
 def metric_names(data_dir: Path) -> set[str]:
-    names = set()
-    for path in sdk_files(data_dir, c.SIGNAL_METRICS):
-        for document in read_lines(path):
-            for rm in document["resourceMetrics"]:
-                for sm in rm["scopeMetrics"]:
-                    names.update(m["name"] for m in sm["metrics"])
-    return names
+    documents = [d for path in sdk_files(data_dir, c.SIGNAL_METRICS) for d in read_lines(path)]
+    return {m["name"] for m in metrics(documents)}
 
 
 def metric_points(path: Path, name: str) -> list[dict[str, Any]]:
     """Attributes of every data point of metric ``name`` in one metrics file."""
-    points = []
-    for document in read_lines(path):
-        for rm in document["resourceMetrics"]:
-            for sm in rm["scopeMetrics"]:
-                for metric in sm["metrics"]:
-                    if metric["name"] != name:
-                        continue
-                    data = next(v for k, v in metric.items() if isinstance(v, dict))
-                    points += [attributes(p.get("attributes")) for p in data["dataPoints"]]
-    return points
+    return [
+        attributes(point.get("attributes"))
+        for metric in metrics(read_lines(path))
+        if metric["name"] == name
+        for point in data_points(metric)
+    ]

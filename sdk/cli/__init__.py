@@ -1,10 +1,24 @@
-"""The ``swarmscope`` command line: one Typer app; each part of the pipeline registers its verbs.
+"""The ``swarmscope`` command line: one Typer app, thin commands over the libraries.
 
-Heavy imports (duckdb, scipy, the OTLP exporters) happen inside the commands, so ``--help``
-and the watcher start quickly.
+Each module registers the verbs of one part of the pipeline:
+
+| module | verbs | library it drives |
+|---|---|---|
+| ``demo`` | demo | ``examples/mesh_swarm.py``, then the analyzer |
+| ``watch`` | run, attach | ``swarmscope.watch`` |
+| ``data`` | ingest, sessions, sql | ``swarmscope.analyzer`` |
+| ``report`` | report, check, compare | ``swarmscope.analyzer`` |
+| ``collector`` | collector build/start/stop/status/validate | ``swarmscope.collector`` |
+
+Options that mean the same thing everywhere (``--data-dir/-d``, ``--config``, exit codes) live
+in :mod:`swarmscope.cli.options`. This package is the only place that imports across sdk,
+collector and analyzer. Heavy imports (duckdb, scipy, the OTLP exporters) happen inside the
+commands, so ``--help`` and the watcher start quickly.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import typer
 
@@ -13,24 +27,18 @@ app = typer.Typer(
     help=(
         "Does your agent system manage its resources and clean up after itself?\n\n"
         "Record agent lifecycles and per-process resources as OpenTelemetry, "
-        "then grade each session from the files."
+        "then grade each session from the files.\n\n"
+        "Example: swarmscope run -- python my_swarm.py && swarmscope report"
     ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
 )
 
+COMMAND_MODULES = ("demo", "watch", "data", "report", "collector")
 
-def _register_all() -> None:
-    from swarmscope import demo, watcher
-    from swarmscope.analyzer import cli_data, cli_report
-    from swarmscope.collector import cli as collector_cli
-
-    for module in (demo, watcher, cli_data, cli_report, collector_cli):
-        module.register(app)
-
-
-_register_all()
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"swarmscope.cli.{_name}").register(app)
 
 
 def main() -> None:

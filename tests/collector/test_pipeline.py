@@ -9,11 +9,11 @@ import socket
 import time
 from pathlib import Path
 
+import otlp_files
 import pytest
 from swarmscope import conventions as conv
-from swarmscope.collector import otlpfiles
 from swarmscope.collector.distribution import CollectorError
-from swarmscope.collector.runner import CollectorSettings, running, seal_partial_line, start
+from swarmscope.collector.runner import running, seal_partial_line, start
 
 pytestmark = pytest.mark.collector
 
@@ -67,19 +67,19 @@ def test_official_otlp_examples_arrive_in_the_files(start_collector, post_json):
     assert collector.stop(), "the Collector did not stop gracefully"
 
     settings = collector.settings
-    traces = list(otlpfiles.read_documents(settings.signal_file(conv.SIGNAL_TRACES)))
-    sent_ids = otlpfiles.span_ids([example("traces")])
-    assert sent_ids and otlpfiles.span_ids(traces) == sent_ids
-    assert otlpfiles.span_name_counts(traces) == otlpfiles.span_name_counts([example("traces")])
+    traces = list(otlp_files.read_documents(settings.signal_file(conv.SIGNAL_TRACES)))
+    sent_ids = otlp_files.span_ids([example("traces")])
+    assert sent_ids and otlp_files.span_ids(traces) == sent_ids
+    assert otlp_files.span_name_counts(traces) == otlp_files.span_name_counts([example("traces")])
 
-    metrics = list(otlpfiles.read_documents(settings.signal_file(conv.SIGNAL_METRICS)))
-    expected_points = otlpfiles.metric_point_counts([example("metrics")])
-    assert otlpfiles.metric_point_counts(metrics) == expected_points
+    metrics = list(otlp_files.read_documents(settings.signal_file(conv.SIGNAL_METRICS)))
+    expected_points = otlp_files.metric_point_counts([example("metrics")])
+    assert otlp_files.metric_point_counts(metrics) == expected_points
     assert set(expected_points) == {"my.counter", "my.gauge", "my.histogram"}
 
-    logs = list(otlpfiles.read_documents(settings.signal_file(conv.SIGNAL_LOGS)))
-    sent_bodies = [r["body"] for r in otlpfiles.log_records([example("logs")])]
-    assert [r["body"] for r in otlpfiles.log_records(logs)] == sent_bodies
+    logs = list(otlp_files.read_documents(settings.signal_file(conv.SIGNAL_LOGS)))
+    sent_bodies = [r["body"] for r in otlp_files.log_records([example("logs")])]
+    assert [r["body"] for r in otlp_files.log_records(logs)] == sent_bodies
 
 
 def test_kill_and_restart_keeps_earlier_data_and_records_later_data(
@@ -103,10 +103,10 @@ def test_kill_and_restart_keeps_earlier_data_and_records_later_data(
 
     lines = traces_file.read_text().splitlines()
     assert lines[: len(lines_before)] == lines_before, "earlier lines changed on restart"
-    documents = list(otlpfiles.read_documents(traces_file))  # every line is whole JSON
-    written = otlpfiles.span_ids(documents)
-    assert otlpfiles.span_ids([before]) <= written
-    assert otlpfiles.span_ids([after]) <= written
+    documents = list(otlp_files.read_documents(traces_file))  # every line is whole JSON
+    written = otlp_files.span_ids(documents)
+    assert otlp_files.span_ids([before]) <= written
+    assert otlp_files.span_ids([after]) <= written
 
 
 def test_a_line_cut_short_by_a_crash_is_moved_aside_on_restart(
@@ -123,9 +123,9 @@ def test_a_line_cut_short_by_a_crash_is_moved_aside_on_restart(
     assert post_json(collector, "traces", after) == 200
     assert collector.stop()
 
-    documents = list(otlpfiles.read_documents(traces_file))
+    documents = list(otlp_files.read_documents(traces_file))
     assert documents[0] == json.loads(whole)
-    assert otlpfiles.span_ids([after]) <= otlpfiles.span_ids(documents)
+    assert otlp_files.span_ids([after]) <= otlp_files.span_ids(documents)
     (fragment,) = traces_file.parent.glob("traces.jsonl.partial-*")
     assert fragment.read_text() == whole[:40]
 
@@ -145,12 +145,12 @@ def test_forwarding_delivers_every_span_the_first_collector_wrote(
     assert local.stop()
     assert stack.stop()
 
-    wrote = otlpfiles.files([local.settings.signal_file(conv.SIGNAL_TRACES)])
-    received = otlpfiles.files([stack.settings.signal_file(conv.SIGNAL_TRACES)])
-    assert len(otlpfiles.span_ids(wrote)) == 1000
-    assert otlpfiles.span_ids(received) == otlpfiles.span_ids(wrote)
-    forwarded_metrics = otlpfiles.files([stack.settings.signal_file(conv.SIGNAL_METRICS)])
-    assert otlpfiles.metric_point_counts(forwarded_metrics) == otlpfiles.metric_point_counts(
+    wrote = otlp_files.files([local.settings.signal_file(conv.SIGNAL_TRACES)])
+    received = otlp_files.files([stack.settings.signal_file(conv.SIGNAL_TRACES)])
+    assert len(otlp_files.span_ids(wrote)) == 1000
+    assert otlp_files.span_ids(received) == otlp_files.span_ids(wrote)
+    forwarded_metrics = otlp_files.files([stack.settings.signal_file(conv.SIGNAL_METRICS)])
+    assert otlp_files.metric_point_counts(forwarded_metrics) == otlp_files.metric_point_counts(
         [example("metrics")]
     )
 
@@ -176,23 +176,11 @@ def test_a_second_start_on_the_same_data_dir_is_refused(start_collector, collect
     assert first.alive()
 
 
-def test_missing_binary_says_how_to_build_it(collector_settings, monkeypatch, tmp_path):
-    monkeypatch.setenv(conv.ENV_COLLECTOR_BIN, str(tmp_path / "no-such-otelcol"))
-    with pytest.raises(CollectorError, match=conv.ENV_COLLECTOR_BIN):
-        start(collector_settings())
-
-
 def test_the_collector_stays_bound_to_localhost_by_default(collector_settings):
     settings = collector_settings()
     assert settings.host == "127.0.0.1"
     assert settings.env()[conv.ENV_DATA_DIR] == str(settings.data_dir)
     assert os.path.isabs(settings.env()[conv.ENV_DATA_DIR])
-
-
-def test_settings_name_a_bad_port_variable(monkeypatch):
-    monkeypatch.setenv(conv.ENV_OTLP_HTTP_PORT, "http")
-    with pytest.raises(CollectorError, match=conv.ENV_OTLP_HTTP_PORT):
-        CollectorSettings()
 
 
 @pytest.mark.parametrize(

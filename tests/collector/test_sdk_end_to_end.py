@@ -8,15 +8,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import otlp_files
 import pytest
 from swarmscope import conventions as conv
-from swarmscope.collector import otlpfiles
 
 pytestmark = [pytest.mark.collector, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SWARM = REPO / "examples" / "mesh_swarm.py"
-SWARM_ARGS = ["--agents", "3", "--duration", "3", "--tasks", "2"]
+# --finish-tasks: the same workload on a busy machine, so two runs can be compared.
+SWARM_ARGS = ["--agents", "3", "--duration", "3", "--tasks", "2", "--finish-tasks"]
 # Sampled states come and go with the moment of sampling, so they do not define a series.
 STATE_ATTRIBUTES = {conv.PROCESS_STATE}
 # A histogram point exists only for GC generations that actually collected during the run,
@@ -53,7 +54,7 @@ def series_counts(documents: list[dict]) -> Counter[str]:
             resource = _attrs(resource_metrics.get("resource", {}).get("attributes", []))
             for scope_metrics in resource_metrics.get("scopeMetrics", []):
                 for metric in scope_metrics.get("metrics", []):
-                    for point in otlpfiles.data_points(metric):
+                    for point in otlp_files.data_points(metric):
                         seen.add((metric["name"], resource, _attrs(point.get("attributes", []))))
     counts = Counter(name for name, _, _ in seen)
     for name in RUN_DEPENDENT_SERIES & set(counts):
@@ -62,7 +63,7 @@ def series_counts(documents: list[dict]) -> Counter[str]:
 
 
 def summary(traces: list[dict], metrics: list[dict]) -> tuple[Counter, Counter]:
-    return otlpfiles.span_name_counts(traces), series_counts(metrics)
+    return otlp_files.span_name_counts(traces), series_counts(metrics)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +72,8 @@ def embedded_default(tmp_path_factory) -> tuple[Counter, Counter]:
     data_dir = tmp_path_factory.mktemp("embedded")
     run_swarm(data_dir, **{conv.ENV_EXPORTER: "file"})
     sdk_dir = data_dir / "sdk"
-    traces = otlpfiles.files(sorted(sdk_dir.glob(f"{conv.SIGNAL_TRACES}.*.jsonl")))
-    metrics = otlpfiles.files(sorted(sdk_dir.glob(f"{conv.SIGNAL_METRICS}.*.jsonl")))
+    traces = otlp_files.files(sorted(sdk_dir.glob(f"{conv.SIGNAL_TRACES}.*.jsonl")))
+    metrics = otlp_files.files(sorted(sdk_dir.glob(f"{conv.SIGNAL_METRICS}.*.jsonl")))
     spans, series = summary(traces, metrics)
     assert spans and series
     return spans, series
@@ -95,25 +96,24 @@ def test_demo_swarm_through_the_collector_matches_the_embedded_default(
 
     data_dir = collector.settings.data_dir
     assert not list(data_dir.glob("sdk/*.jsonl")), "the sdk wrote files instead of exporting"
-    traces = otlpfiles.files([collector.settings.signal_file(conv.SIGNAL_TRACES)])
-    metrics = otlpfiles.files([collector.settings.signal_file(conv.SIGNAL_METRICS)])
+    traces = otlp_files.files([collector.settings.signal_file(conv.SIGNAL_TRACES)])
+    metrics = otlp_files.files([collector.settings.signal_file(conv.SIGNAL_METRICS)])
     spans, series = summary(traces, metrics)
     expected_spans, expected_series = embedded_default
     assert spans == expected_spans
     assert series == expected_series
 
     # `swarmscope ingest` finds the Collector's files with no path: same data directory.
-    from swarmscope.analyzer import db
-    from swarmscope.analyzer.ingest import ingest
-
-    ingested_files = ingest()
-    assert not ingested_files.errors
-    con = db.connect(data_dir, read_only=True)
-    try:
-        (ingested,) = con.execute("SELECT count(*) FROM spans").fetchone()
-    finally:
-        con.close()
-    assert ingested == sum(spans.values())
+    cli = [sys.executable, "-m", "swarmscope.cli"]
+    env = {**os.environ, conv.ENV_DATA_DIR: str(data_dir)}
+    ingest = subprocess.run([*cli, "ingest"], env=env, capture_output=True, text=True)
+    assert ingest.returncode == 0 and "skipped" not in ingest.stderr, ingest.stderr
+    count = subprocess.run(
+        [*cli, "sql", "SELECT count(*) AS n FROM spans", "--format", "csv"],
+        env=env, capture_output=True, text=True,
+    )
+    assert count.returncode == 0, count.stderr
+    assert int(count.stdout.split()[-1]) == sum(spans.values())
 
 
 def test_swarm_completes_and_reports_the_loss_when_no_collector_runs(data_dir, port_factory):

@@ -14,10 +14,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
+import swarmscope
 import typer
 from swarmscope import conventions as c
+from swarmscope.cli import options
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "mesh_swarm.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mesh_swarm.py"
 DEFAULT_AGENTS = 5
 DEFAULT_DURATION_S = 25.0
 
@@ -55,7 +57,6 @@ def run_swarm_details(
     data_dir: Path, agents: int, duration: float, sample_interval: float | None = None
 ) -> Any:
     """Like :func:`run_demo` but returns the example's ``SwarmRun`` (agents, endings, files)."""
-    from swarmscope import telemetry
     from swarmscope.settings import check_writable_dir
 
     if agents < 1:
@@ -64,7 +65,7 @@ def run_swarm_details(
         raise typer.BadParameter("must be greater than 0 seconds", param_hint="--duration")
     data_dir = Path(data_dir).absolute()
     check_writable_dir(data_dir, f"--data-dir ({c.ENV_DATA_DIR})")
-    telemetry.shutdown()
+    swarmscope.shutdown()
     os.environ[c.ENV_DATA_DIR] = str(data_dir)
     os.environ[c.ENV_EXPORTER] = "file"
     example = _load_example()
@@ -108,19 +109,19 @@ def _show(run: Any) -> None:
 
 
 def demo(
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help=f"Where telemetry goes (default: ${c.ENV_DATA_DIR} "
-                     f"or ./{c.DEFAULT_DATA_DIR})."),  # fmt: skip
-    ] = None,
+    data_dir: options.DataDirOption = None,
     agents: Annotated[int, typer.Option(help="Number of agent processes.")] = DEFAULT_AGENTS,
     duration: Annotated[float, typer.Option(help="Seconds the swarm runs.")] = DEFAULT_DURATION_S,
 ) -> None:
-    """Run a 5-agent mesh swarm (about 25 s) and record it with swarmscope."""
+    """Run a 5-agent mesh swarm (about 25 s), record it with swarmscope and grade it.
+
+    Example: swarmscope demo --agents 3 --duration 10 -d /tmp/demo-data
+    """
     from rich.console import Console
     from swarmscope.settings import ConfigError
 
-    directory = data_dir or Path(os.environ.get(c.ENV_DATA_DIR) or c.DEFAULT_DATA_DIR)
+    options.require_analyzer()
+    directory = options.data_dir(data_dir)
     console = Console()
     console.print(
         f"[bold]swarmscope demo[/]: {agents} agents in a mesh, balanced tasks, "
@@ -130,11 +131,10 @@ def demo(
         with console.status("swarm running…"):
             run = run_swarm_details(directory, agents, duration)
     except (ConfigError, FileNotFoundError) as error:
-        console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from None
+        options.fail(str(error))
     _show(run)
     # End with the answer: ingest the files just written and print the session's report.
-    from swarmscope.analyzer.cli_report import print_report
+    from swarmscope.cli.report import print_report
 
     console.print()
     print_report(run.data_dir, run.session_id)
