@@ -5,7 +5,6 @@ SQL lives in ``analyzer/sql/*.sql`` so the data model is readable without readin
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,16 +16,13 @@ from swarmscope import conventions as C
 _STORAGE_VERSION = "v1.5.0"
 
 
-def data_dir_path(data_dir: Path | str | None = None) -> Path:
-    """The data directory: the argument, else SWARMSCOPE_DATA_DIR, else ./swarmscope-data."""
-    if data_dir is not None:
-        return Path(data_dir)
-    return Path(os.environ.get(C.ENV_DATA_DIR) or C.DEFAULT_DATA_DIR)
+def database_path(data_dir: Path) -> Path:
+    """Where the database lives: ``<data_dir>/swarmscope.duckdb``.
 
-
-def database_path(data_dir: Path | str | None = None) -> Path:
-    """Where the database lives: ``<data_dir>/swarmscope.duckdb``."""
-    return data_dir_path(data_dir) / C.DATABASE_FILE
+    The caller resolves the data directory (the CLI through swarmscope.settings): the
+    analyzer reads no environment variables.
+    """
+    return Path(data_dir) / C.DATABASE_FILE
 
 
 @cache
@@ -41,7 +37,7 @@ def sql_names() -> list[str]:
     return sorted(p.name.removesuffix(".sql") for p in folder.iterdir() if p.name.endswith(".sql"))
 
 
-def connect(data_dir: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open ``<data_dir>/swarmscope.duckdb`` with the schema and views in place.
 
     A writable connection creates the directory, the database and its tables when missing.
@@ -52,7 +48,7 @@ def connect(data_dir: Path | None = None, read_only: bool = False) -> duckdb.Duc
         if not path.exists():
             raise FileNotFoundError(
                 f"no database at {path}: run `swarmscope ingest` first "
-                f"(or set {C.ENV_DATA_DIR} to the data directory)"
+                "(or name the data directory with -d)"
             )
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -109,8 +109,8 @@ class _Batch:
 
 
 def ingest(
-    paths: Iterable[Path] | None = None,
-    data_dir: Path | None = None,
+    paths: Iterable[Path] | None,
+    data_dir: Path,
     progress: bool | None = None,
 ) -> IngestSummary:
     """Read every OTLP JSON file under ``paths`` into ``<data_dir>/swarmscope.duckdb``.
@@ -119,10 +119,10 @@ def ingest(
     default: the data directory. ``progress`` shows a progress bar (default: when stderr is
     a terminal). Raises IngestError for a path that is missing or unreadable.
     """
-    root = db.data_dir_path(data_dir)
+    root = Path(data_dir)
     targets = [Path(p) for p in paths] if paths else [root]
     if not paths and not root.exists():
-        raise IngestError(f"data directory {root} does not exist (set {C.ENV_DATA_DIR})")
+        raise IngestError(f"data directory {root} does not exist")
     files = sorted(set(_discover(targets)))
     summary = IngestSummary(files_seen=len(files))
     try:

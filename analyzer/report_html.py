@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from html import escape
 
-from .dimensions import mib
 from .report_md import TITLES
-from .scoring import SessionGrade
+from .results import SessionGrade
+from .units import mib
 
 CHARTS = [
     ("memory", "Session memory (MiB)", [("memory_mib", "session RSS")]),
@@ -167,7 +167,7 @@ def render_html(g: SessionGrade) -> str:
     parts.append("</table>")
 
     recs = [f.recommendation for d in g.dimensions.values() for f in d.findings
-            if f.severity in ("critical", "warning") and f.recommendation]
+            if f.severity.flags and f.recommendation]
     parts.append("<h2>Recommendations</h2>")
     if recs:
         parts.append("<ol>" + "".join(f"<li>{e(r)}</li>" for r in dict.fromkeys(recs))

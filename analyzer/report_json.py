@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from .scoring import DimensionGrade, LeftoverProcess, SessionGrade
+from .results import DimensionGrade, LeftoverProcess, SessionGrade
 
 
 def _leftover(p: LeftoverProcess) -> dict[str, Any]:

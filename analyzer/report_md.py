@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .dimensions import MIB, mib
-from .scoring import DimensionGrade, SessionGrade
+from .results import DimensionGrade, SessionGrade, Severity
+from .units import MIB, mib
 
 TITLES = {
     "memory": "Memory",
@@ -72,7 +72,7 @@ def render_markdown(g: SessionGrade) -> str:
     for name, d in g.dimensions.items():
         add(f"### {TITLES[name]}: {d.assessment} ({d.grade}, {_score(d)})\n")
         for f in d.findings:
-            mark = {"critical": "**CRITICAL** ", "warning": "**WARNING** "}.get(f.severity, "")
+            mark = f"**{f.severity.upper()}** " if f.severity.flags else ""
             add(f"- {mark}{esc(f.text)}")
         if d.figures:
             add("\n| Figure | Value | Score | Weight |")
@@ -97,13 +97,13 @@ def render_markdown(g: SessionGrade) -> str:
     strengths = [f"{TITLES[n]}: {d.assessment.lower()} ({d.grade})." for n, d in
                  g.dimensions.items() if d.score is not None and d.assessment == "EXCELLENT"]
     strengths += [esc(f.text) for d in g.dimensions.values() for f in d.findings
-                  if f.severity == "good"]
+                  if f.severity == Severity.GOOD]
     out.extend(f"- {s}" for s in strengths or ["None stood out in this session."])
     add("")
 
     add("## Areas for monitoring\n")
     watch = [f"**{f.severity.upper()}** {esc(f.text)}" for d in g.dimensions.values()
-             for f in d.findings if f.severity in ("critical", "warning")]
+             for f in d.findings if f.severity.flags]
     watch += [f"{TITLES[n]} graded {d.grade} ({d.assessment.lower()})." for n, d in
               g.dimensions.items() if d.score is not None and d.assessment in ("MODERATE", "POOR")]
     watch += [f"Not measured - {esc(x)}" for x in g.not_measured]
@@ -112,7 +112,7 @@ def render_markdown(g: SessionGrade) -> str:
 
     add("## Recommendations\n")
     recs: list[str] = []
-    for sev in ("critical", "warning"):
+    for sev in (Severity.CRITICAL, Severity.WARNING):
         for d in g.dimensions.values():
             for f in d.findings:
                 if f.severity == sev and f.recommendation and esc(f.recommendation) not in recs:

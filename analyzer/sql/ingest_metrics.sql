@@ -45,7 +45,7 @@ f AS (
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
     metric_name, description, unit, type, temporality, is_monotonic,
-    attributes['gen_ai.agent.id']::VARCHAR AS agent_id,
+    coalesce(attributes['swarm.agent.id'], attributes['gen_ai.agent.id'])::VARCHAR AS agent_id,
     coalesce(TRY_CAST(attributes['process.pid'] AS BIGINT), resource_pid) AS pid,
     ts,
     otlp_ts(p.startTimeUnixNano) AS start_ts,

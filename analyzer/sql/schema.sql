@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS spans (
     status_message      VARCHAR,
     -- promoted attributes (lifecycle of agents)
     operation           VARCHAR,            -- gen_ai.operation.name
-    agent_id            VARCHAR,            -- gen_ai.agent.id
+    agent_id            VARCHAR,            -- swarm.agent.id, else gen_ai.agent.id
     agent_name          VARCHAR,            -- gen_ai.agent.name
     pid                 BIGINT,             -- process.pid (span attribute only)
     parent_pid          BIGINT,             -- process.parent_pid
@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS metric_points (
     type                     VARCHAR NOT NULL,  -- gauge|sum|histogram|exponential_histogram|summary
     temporality              VARCHAR,           -- DELTA | CUMULATIVE | UNSPECIFIED (sums, histograms)
     is_monotonic             BOOLEAN,           -- sums
-    agent_id                 VARCHAR,           -- gen_ai.agent.id point attribute
+    agent_id                 VARCHAR,           -- swarm.agent.id, else gen_ai.agent.id
     pid                      BIGINT,            -- process.pid point attribute, else the resource's
     ts                       TIMESTAMP_NS NOT NULL,
     start_ts                 TIMESTAMP_NS,
@@ -150,7 +150,7 @@ CREATE TABLE IF NOT EXISTS logs (
     trace_id            VARCHAR,
     span_id             VARCHAR,
     flags               UBIGINT,
-    agent_id            VARCHAR,            -- gen_ai.agent.id
+    agent_id            VARCHAR,            -- swarm.agent.id, else gen_ai.agent.id
     pid                 BIGINT,             -- process.pid attribute, else the resource's
     attributes          MAP(VARCHAR, VARIANT),
     source_file         VARCHAR NOT NULL,

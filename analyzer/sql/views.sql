@@ -78,7 +78,8 @@ LEFT JOIN config c USING (session_id)
 LEFT JOIN agent_counts a USING (session_id);
 
 -- Metric points attributed to agents: a point belongs to an agent when it carries the
--- agent's id (gen_ai.agent.id), or else when its pid is the pid the agent was spawned with
+-- agent's id (swarm.agent.id, else gen_ai.agent.id), or else when its pid is the pid the
+-- agent was spawned with
 -- (ASOF: the latest spawn of that pid at or before the point, so reused pids attribute
 -- correctly). after_terminate marks points taken after the agent's terminate span ended.
 CREATE OR REPLACE VIEW agent_samples AS
@@ -139,7 +140,8 @@ SELECT session_id,
        e.time AS ts,
        e.attributes['process.pid']::BIGINT AS pid,
        e.attributes['process.parent_pid']::BIGINT AS parent_pid,
-       e.attributes['gen_ai.agent.id']::VARCHAR AS agent_id,
+       coalesce(e.attributes['swarm.agent.id'], e.attributes['gen_ai.agent.id'])::VARCHAR
+           AS agent_id,
        e.attributes['process.command_line']::VARCHAR AS command_line,
        e.attributes['process.executable.name']::VARCHAR AS executable_name,
        e.attributes['swarm.process.age']::DOUBLE AS age_s,

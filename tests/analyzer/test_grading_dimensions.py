@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 from swarmscope import conventions as C
-from swarmscope.analyzer.dimensions import grade_session
-from swarmscope.analyzer.phases import NS, AgentRecord, LeftoverRecord, Samples, SessionData
-from swarmscope.analyzer.scoring import load_config
+from swarmscope.analyzer.config import load_config
+from swarmscope.analyzer.grading.session import grade_session
+from swarmscope.analyzer.session_data import NS, AgentRecord, LeftoverRecord, Samples, SessionData
 
 T0 = 1_700_000_000 * NS
 MIB = 2**20

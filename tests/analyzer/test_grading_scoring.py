@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from swarmscope.analyzer.config import ConfigError, load_config
 from swarmscope.analyzer.scoring import (
-    ConfigError,
     assessment_word,
     letter_grade,
-    load_config,
     log_normal_score,
     meets_grade,
     weighted_mean,
@@ -81,11 +80,14 @@ def test_user_override_changes_only_given_keys(tmp_path: Path) -> None:
     assert cfg.source == str(path)
 
 
-def test_env_var_selects_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_library_reads_no_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # $SWARMSCOPE_CONFIG is the CLI's business (settings.grading_config()); the library takes
+    # the path it is given.
     path = tmp_path / "points.toml"
     path.write_text("[weights]\ngc = 0\n")
     monkeypatch.setenv("SWARMSCOPE_CONFIG", str(path))
-    assert load_config().dimension_weights["gc"] == 0.0
+    assert load_config().dimension_weights["gc"] == 1.0
+    assert load_config(path).dimension_weights["gc"] == 0.0
 
 
 @pytest.mark.parametrize(

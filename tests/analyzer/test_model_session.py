@@ -19,7 +19,7 @@ SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    from swarmscope.demo import run_demo
+    from swarmscope.cli.demo import run_demo
 
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     saved = dict(os.environ)

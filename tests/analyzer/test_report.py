@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from swarmscope.analyzer import cli_report
+from swarmscope.cli import report as cli_report
 from swarmscope.analyzer.report_md import SECTIONS, TITLES, esc
 from typer.testing import CliRunner
 

@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swarmscope.analyzer.dimensions import grade_session
-from swarmscope.analyzer.phases import LeftoverRecord
+from swarmscope.analyzer.config import load_config
+from swarmscope.analyzer.grading.session import grade_session
 from swarmscope.analyzer.report_html import render_html
-from swarmscope.analyzer.scoring import load_config
+from swarmscope.analyzer.session_data import LeftoverRecord
 from test_grading_dimensions import MIB, make_session
 
 EVIL = "<script>alert(1)</script>"

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 from swarmscope import conventions as C
-from swarmscope.analyzer.cli_report import grade_many
+from swarmscope.analyzer.api import grade_many
 from swarmscope.analyzer.ingest import ingest
 from swarmscope.analyzer.report_json import to_dict
 from swarmscope.analyzer.report_md import SECTIONS, TITLES, render_markdown
-from swarmscope.analyzer.scoring import load_config
+from swarmscope.analyzer.config import load_config
 from test_report_html import dump_dom
 
 pytestmark = pytest.mark.slow
@@ -315,7 +315,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Pat
     """The mesh demo, shortened, then `swarmscope report` as Markdown and HTML."""
     root = tmp_path_factory.mktemp("demo")
     data_dir = root / "data"
-    code = ("import sys; from pathlib import Path; from swarmscope.demo import run_demo; "
+    code = ("import sys; from pathlib import Path; from swarmscope.cli.demo import run_demo; "
             "run_demo(Path(sys.argv[1]), agents=3, duration=4.0, sample_interval=0.25)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SWARMSCOPE_"))}
     done = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True,

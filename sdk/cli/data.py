@@ -1,6 +1,7 @@
 """``swarmscope ingest``, ``sessions`` and ``sql``: load OTLP JSON files and query the model.
 
-Heavy imports (duckdb, rich) happen inside the commands so ``swarmscope --help`` is quick.
+Thin commands over :mod:`swarmscope.analyzer`; heavy imports (duckdb, rich) happen inside
+the commands so ``swarmscope --help`` is quick.
 """
 
 from __future__ import annotations
@@ -10,22 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from swarmscope import conventions as C
+from swarmscope.cli import options
 
 FORMATS = ("table", "csv", "json")
 MAX_ERRORS_SHOWN = 20
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        "-d",
-        envvar=C.ENV_DATA_DIR,
-        help=f"Data directory (default ./{C.DEFAULT_DATA_DIR}); the database is "
-        f"{C.DATABASE_FILE} inside it.",
-        show_default=False,
-    ),
-]
 FormatOption = Annotated[
     str, typer.Option("--format", "-f", help="Output format: table, csv or json.")
 ]
@@ -37,11 +27,6 @@ def register(app: typer.Typer) -> None:
     app.command("sql")(sql_command)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
 def ingest_command(
     paths: Annotated[
         list[Path] | None,
@@ -50,19 +35,23 @@ def ingest_command(
             show_default=False,
         ),
     ] = None,
-    data_dir: DataDirOption = None,
+    data_dir: options.DataDirOption = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with status 1 when any line was skipped.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems.")] = False,
+    quiet: options.QuietOption = False,
 ) -> None:
-    """Load OTLP JSON files into the session database (only what is new since the last run)."""
+    """Load OTLP JSON files into the session database (only what is new since the last run).
+
+    Example: swarmscope ingest collector-output/ -d ./swarmscope-data
+    """
+    options.require_analyzer()
     from swarmscope.analyzer.ingest import IngestError, ingest
 
     try:
-        summary = ingest(paths or None, data_dir=data_dir)
+        summary = ingest(paths or None, data_dir=options.data_dir(data_dir))
     except IngestError as exc:
-        _fail(str(exc))
+        options.fail(str(exc))
     if not quiet:
         rows = ", ".join(f"{n:,} {table}" for table, n in summary.rows_added.items())
         typer.echo(
@@ -86,45 +75,46 @@ def ingest_command(
             raise typer.Exit(1)
 
 
-def sessions_command(data_dir: DataDirOption = None, fmt: FormatOption = "table") -> None:
-    """List the recorded sessions, newest first."""
-    from swarmscope.analyzer.db import load_sql
+def sessions_command(data_dir: options.DataDirOption = None, fmt: FormatOption = "table") -> None:
+    """List the recorded sessions, newest first.
 
-    _run_query(load_sql("list_sessions"), data_dir, fmt, title="sessions")
+    Example: swarmscope sessions --format csv
+    """
+    options.require_analyzer()
+    from swarmscope.analyzer.api import list_sessions
+
+    _run(list_sessions, data_dir, fmt, title="sessions")
 
 
 def sql_command(
     query: Annotated[str, typer.Argument(help='A SQL query, e.g. "SELECT * FROM agents".')],
-    data_dir: DataDirOption = None,
+    data_dir: options.DataDirOption = None,
     fmt: FormatOption = "table",
 ) -> None:
-    """Run a read-only SQL query against the session database (docs/schema.md)."""
-    _run_query(query, data_dir, fmt)
+    """Run a read-only SQL query against the session database (docs/schema.md).
+
+    Example: swarmscope sql "SELECT agent_name, exit_code FROM agents" --format json
+    """
+    options.require_analyzer()
+    from swarmscope.analyzer.api import query as run_query
+
+    _run(lambda directory: run_query(directory, query), data_dir, fmt)
 
 
-def _run_query(query: str, data_dir: Path | None, fmt: str, title: str | None = None) -> None:
+def _run(read, data_dir: Path | None, fmt: str, title: str | None = None) -> None:
+    """Fetch with ``read(data_dir)`` and print the rows; every failure ends with code 2."""
     import duckdb
-    from swarmscope.analyzer.db import connect
 
     if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        options.fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     try:
-        con = connect(data_dir, read_only=True)
+        result = read(options.data_dir(data_dir))
     except FileNotFoundError as exc:
-        _fail(str(exc))
+        options.fail(str(exc))
     except duckdb.Error as exc:
-        _fail(f"cannot open the database: {exc}")
-    try:
-        result = con.execute(query)
-        if result.description is None:
-            return
-        columns = [d[0] for d in result.description]
-        rows = result.fetchall()
-    except duckdb.Error as exc:
-        _fail(str(exc).strip())
-    finally:
-        con.close()
-    _print(columns, rows, fmt, title)
+        options.fail(str(exc).strip())
+    if result is not None:
+        _print(*result, fmt, title)
 
 
 def _cell(value: Any) -> Any:

@@ -1,0 +1,147 @@
+"""CPU: host load per core, the busiest agent, agents that spin instead of waiting."""
+
+from __future__ import annotations
+
+import numpy as np
+from swarmscope import conventions as C
+
+from ..results import DimensionGrade, Finding, Severity
+from ..session_data import NS, Samples
+from .context import Context, Values, agent_series, dimension, per_second, steady
+
+# (median cores after warm-up, agent id, pid, samples) of one process
+AgentCpu = tuple[float, str | None, int, Samples]
+
+
+def agent_cpu(ctx: Context) -> list[AgentCpu]:
+    """The median CPU use after warm-up of every process, in cores.
+
+    From process.cpu.utilization (already summed over cpu.mode when loaded), else from the
+    rate of process.cpu.time summed over its modes.
+    """
+    util = ctx.data.samples(C.PROCESS_CPU_UTILIZATION)
+    warmup = ctx.cfg.leaks["warmup_fraction"]
+    out = []
+    if len(util):
+        for agent_id, pid, s in agent_series(util):
+            s = steady(ctx, agent_id, s)
+            rest = s.value[int(len(s) * warmup):]
+            if len(rest):
+                out.append((float(np.median(rest)) * ctx.cores, agent_id, pid, s))
+        return out
+    cpu_time = ctx.data.samples(C.PROCESS_CPU_TIME)  # cumulative seconds per mode
+    for agent_id, pid, s in agent_series(cpu_time):
+        ts = np.unique(s.ts)
+        if len(ts) < 3:
+            continue
+        total = np.array([s.value[s.ts == t].sum() for t in ts])
+        rate = np.diff(total) / (np.diff(ts) / NS)
+        out.append((float(np.median(rate[int(len(rate) * warmup):])), agent_id, pid, s))
+    return out
+
+
+def grade_cpu(ctx: Context) -> DimensionGrade:
+    findings: list[Finding] = []
+    values: Values = {}
+    if not ctx.data.cpu_count:
+        findings.append(Finding(text="Host CPU count unknown: load averages are read as "
+                                "per-host, not per core."))
+    _load(ctx, values, findings)
+    per_agent = [x for x in agent_cpu(ctx) if x[1] is not None]
+    if per_agent:
+        cores_used, agent_id, _, _ = max(per_agent, key=lambda x: x[0])
+        values["agent_cpu_max"] = (cores_used, f"{cores_used:.2f} cores "
+                                               f"({ctx.agent_name(agent_id)})")
+        busy = _busy_agents(ctx, per_agent, findings)
+        if not busy:
+            findings.append(Finding(
+                text=f"Every agent idles between tasks: the busiest, "
+                f"{ctx.agent_name(agent_id)}, uses {cores_used:.2f} cores.",
+                severity=Severity.GOOD))
+        findings.extend(_spawn_spikes(ctx))
+    return dimension(ctx, "cpu", values, findings)
+
+
+def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
+    """Peak and sustained 1-minute load per core, and the finding that judges the peak."""
+    load = ctx.data.samples(C.SYSTEM_LOAD_1M)
+    if not len(load):
+        return
+    cores = ctx.cores
+    per_core = load.value / cores
+    peak = float(per_core.max())
+    values["load_peak_per_core"] = (peak, f"{peak:.2f} per core")
+    lo = ctx.ph.first_spawn_ns or int(load.ts[0])
+    hi = ctx.ph.last_terminate_ns or int(load.ts[-1])
+    active = per_core[(load.ts >= lo) & (load.ts <= hi)]
+    sustained = float(active.mean()) if len(active) else float(per_core.mean())
+    values["load_sustained_per_core"] = (sustained, f"{sustained:.2f} per core")
+    if peak > ctx.threshold("cpu", "load_per_core_critical"):
+        sev = Severity.CRITICAL
+    elif peak > ctx.threshold("cpu", "load_per_core_warning"):
+        sev = Severity.WARNING
+    else:
+        sev = Severity.GOOD
+    findings.append(Finding(
+        text=f"Load average (1 min) peaked at {peak:.2f} per core on {cores} core(s); "
+        f"{sustained:.2f} per core while agents were active.", severity=sev,
+        metric=C.SYSTEM_LOAD_1M, recommendation=None if sev == Severity.GOOD else
+        "The host ran more runnable work than it has cores: cap concurrent agents "
+        f"(about {cores} busy agents fit) or spread them over time."))
+
+
+def _busy_agents(ctx: Context, per_agent: list[AgentCpu],
+                 findings: list[Finding]) -> list[str | None]:
+    """Agents that keep cores busy (or spin), each with a warning; returns their ids."""
+    spec = ctx.cfg.figure("cpu", "agent_cpu_max")
+    busy_line = spec.median * ctx.threshold("cpu", "busy_share_of_median")
+    max_waits = ctx.threshold("cpu", "spinning_voluntary_switches")
+    busy = []
+    for used, a_id, a_pid, _ in sorted(per_agent, key=lambda x: -x[0]):
+        waits = _voluntary_switch_rate(ctx, a_id, a_pid)
+        # Spinning: busy and (nearly) never blocking. Under contention a spinner gets
+        # less than a core, but it still never gives the CPU up voluntarily.
+        spinning = used >= spec.p10 and waits is not None and waits < max_waits
+        if used < busy_line and not spinning:
+            continue
+        busy.append(a_id)
+        how = (f", and gives the CPU up voluntarily {waits:.1f} times/s" if waits
+               is not None else "")
+        name = ctx.agent_name(a_id)
+        findings.append(Finding(
+            text=f"{ctx.who(a_id, a_pid)} keeps {used:.2f} cores busy (median after "
+            f"warm-up){how} - it spins rather than waits.", severity=Severity.WARNING,
+            agent_id=a_id, agent_name=name, metric=C.PROCESS_CPU_UTILIZATION,
+            recommendation=f"Make {name} block on its work queue or sleep between "
+            "polls instead of busy-looping."))
+    return busy
+
+
+def _voluntary_switch_rate(ctx: Context, agent_id: str | None, pid: int) -> float | None:
+    """Voluntary context switches per second after warm-up (how often the process waits)."""
+    switches = ctx.data.samples(C.PROCESS_CONTEXT_SWITCHES)
+    s = switches.where((switches.pid == pid)
+                       & (switches.key == str(C.ContextSwitchType.VOLUNTARY)))
+    return per_second(steady(ctx, agent_id, s))
+
+
+def _spawn_spikes(ctx: Context) -> list[Finding]:
+    """Agents whose CPU at start-up (imports) is far above their steady state."""
+    util = ctx.data.samples(C.PROCESS_CPU_UTILIZATION)
+    window_ns = int(ctx.threshold("cpu", "spawn_spike_seconds") * NS)
+    line = ctx.threshold("cpu", "spawn_spike_cores")
+    spikes = []
+    for a in ctx.data.agents:
+        if a.pid is None or a.spawn_ns is None:
+            continue
+        s = util.where(util.pid == a.pid)
+        if len(s) < 4:
+            continue
+        early = s.value[s.ts <= a.spawn_ns + window_ns]
+        if len(early) and early.max() * ctx.cores >= line:
+            spikes.append(f"{a.name} {early.max() * ctx.cores:.2f}")
+    if not spikes:
+        return []
+    window = ctx.threshold("cpu", "spawn_spike_seconds")
+    return [Finding(text=f"CPU spikes at spawn (cores, first {window:g} s): "
+                    + ", ".join(spikes) + ".", metric=C.PROCESS_CPU_UTILIZATION)]

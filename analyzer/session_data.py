@@ -1,0 +1,225 @@
+"""One session's data as grading reads it: agents, metric samples, cleanup records, facts.
+
+``load_sessions`` reads the session model (SQL in ``sql/grading_*.sql``) into plain
+``SessionData`` objects; everything after that is pure Python over numpy arrays, so grading
+can be tested on sessions built in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from swarmscope import conventions as C
+
+from . import db
+
+NS = 1_000_000_000
+# Point attributes that tell series of one metric apart, in the order grading_points.sql reads.
+SERIES_KEYS = [C.CPU_MODE, C.GC_GENERATION, C.SYSTEM_MEMORY_STATE, C.PROCESS_STATE,
+               C.CONTEXT_SWITCH_TYPE]
+GRADED_METRICS = [
+    C.PROCESS_MEMORY_USAGE,
+    C.PROCESS_CPU_UTILIZATION,
+    C.PROCESS_CPU_TIME,
+    C.PROCESS_THREAD_COUNT,
+    C.PROCESS_FD_COUNT,
+    C.PROCESS_CONTEXT_SWITCHES,
+    C.SYSTEM_MEMORY_USAGE,
+    C.SYSTEM_MEMORY_UTILIZATION,
+    C.SYSTEM_LOAD_1M,
+    C.SYSTEM_PROCESS_COUNT,
+    C.GC_COLLECTIONS,
+    C.GC_COLLECTED_OBJECTS,
+    C.GC_UNCOLLECTABLE_OBJECTS,
+    C.GC_PAUSE_DURATION,
+    C.HEAP_ALLOCATED_BLOCKS,
+]
+# Metrics whose per-mode points add up to one figure: utilisation is reported per cpu.mode
+# (user, system) and grading reads the process's total.
+SUMMED_OVER_KEYS = [C.PROCESS_CPU_UTILIZATION]
+
+
+@dataclass
+class AgentRecord:
+    agent_id: str
+    name: str
+    pid: int | None = None
+    kind: str | None = None
+    spawn_ns: int | None = None
+    terminate_ns: int | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    task_count: int = 0
+    failed_tasks: int = 0
+    first_task_ns: int | None = None  # start-up (imports, caches) is over by then
+
+
+@dataclass
+class Samples:
+    """Points of one metric: parallel arrays (pid -1 = unknown, agent None = not an agent)."""
+
+    ts: np.ndarray  # int64 ns
+    value: np.ndarray  # float64
+    pid: np.ndarray  # int64
+    agent: np.ndarray  # object (str | None)
+    key: np.ndarray  # object (str | None): cpu.mode, gc generation, memory / process state
+    cumulative: bool = True
+
+    @classmethod
+    def empty(cls) -> Samples:
+        return cls(*(np.empty(0, dtype=d) for d in ("int64", "float64", "int64", "O", "O")))
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def where(self, mask: np.ndarray) -> Samples:
+        return Samples(self.ts[mask], self.value[mask], self.pid[mask], self.agent[mask],
+                       self.key[mask], self.cumulative)
+
+    def with_key(self, key: str | None) -> Samples:
+        return self.where(self.key == key) if key is not None else self
+
+    def by_pid(self) -> dict[int, Samples]:
+        return {int(p): self.where(self.pid == p) for p in np.unique(self.pid)}
+
+
+@dataclass
+class LeftoverRecord:
+    problem: str  # orphan | zombie
+    pid: int
+    parent_pid: int | None
+    agent_id: str | None
+    command: str | None
+    age_s: float | None
+    ts_ns: int | None
+
+
+@dataclass
+class SessionData:
+    """Everything grading needs about one session."""
+
+    session_id: str
+    agents: list[AgentRecord] = field(default_factory=list)
+    metrics: dict[str, Samples] = field(default_factory=dict)
+    cleanup: list[LeftoverRecord] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # sessions view row
+
+    def samples(self, metric: str) -> Samples:
+        return self.metrics.get(metric) or Samples.empty()
+
+    @property
+    def cpu_count(self) -> int | None:
+        count = self.facts.get("cpu_count")
+        return int(count) if count else None
+
+    def agent_by_id(self) -> dict[str, AgentRecord]:
+        return {a.agent_id: a for a in self.agents}
+
+    def span_ns(self) -> tuple[int | None, int | None]:
+        times = [t for s in self.metrics.values() for t in (s.ts[:1], s.ts[-1:]) if len(t)]
+        times += [[t] for a in self.agents for t in (a.spawn_ns, a.terminate_ns) if t]
+        flat = [int(x) for t in times for x in t]
+        start = self.facts.get("start_ns") or (min(flat) if flat else None)
+        end = self.facts.get("end_ns") or (max(flat) if flat else None)
+        return start, end
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
+    """Read agents, metric points, cleanup records and facts of ``session_ids`` at once."""
+    data = {sid: SessionData(sid) for sid in session_ids}
+    params = {"sessions": session_ids}
+    for row in _rows(con, "grading_sessions", {
+        **params, "runtime_name": C.PROCESS_RUNTIME_NAME,
+        "runtime_version": C.PROCESS_RUNTIME_VERSION, "os_type": C.OS_TYPE,
+        "audit_span": C.SPAN_CLEANUP_AUDIT}):
+        data[row["session_id"]].facts = row
+    for row in _rows(con, "grading_agents", params):
+        data[row["session_id"]].agents.append(AgentRecord(
+            agent_id=row["agent_id"], name=row["agent_name"] or row["agent_id"],
+            pid=_int(row["pid"]), kind=row["kind"], spawn_ns=_int(row["spawn_ns"]),
+            terminate_ns=_int(row["terminate_ns"]), exit_code=_int(row["exit_code"]),
+            reason=row["termination_reason"], task_count=int(row["task_count"] or 0),
+            failed_tasks=int(row["failed_tasks"] or 0), first_task_ns=_int(row["first_task_ns"])))
+    for row in _rows(con, "grading_cleanup", params):
+        data[row["session_id"]].cleanup.append(LeftoverRecord(
+            problem=row["problem"], pid=int(row["pid"] or -1), parent_pid=_int(row["parent_pid"]),
+            agent_id=row["agent_id"], command=row["command"], age_s=row["age_s"],
+            ts_ns=_int(row["ts_ns"])))
+    cols = con.execute(db.load_sql("grading_points"), {
+        **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
+        "summed": SUMMED_OVER_KEYS}).fetchnumpy()
+    _split_points(data, cols)
+    for session in data.values():
+        attribute_points(session)
+    return data
+
+
+def _rows(con: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = con.execute(db.load_sql(name), params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _column(cols: dict[str, Any], name: str, fill: Any) -> np.ndarray:
+    """A fetched column as a plain array; NULLs (masked entries) become ``fill``."""
+    col = cols[name]
+    if isinstance(col, np.ma.MaskedArray):
+        out = np.asarray(col.data, dtype=object if fill is None else col.dtype).copy()
+        out[np.ma.getmaskarray(col)] = fill
+        return out
+    return np.asarray(col)
+
+
+def _split_points(data: dict[str, SessionData], cols: dict[str, Any]) -> None:
+    if not len(cols["ts_ns"]):
+        return
+    session = _column(cols, "session_id", None).astype(object)
+    metric = _column(cols, "metric_name", None).astype(object)
+    group = np.array([f"{a}\x1f{b}" for a, b in zip(session, metric, strict=True)], dtype=object)
+    order = np.argsort(group, kind="stable")  # keeps time order inside a group
+    group = group[order]
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
+    arrays = {
+        "ts_ns": _column(cols, "ts_ns", 0).astype(np.int64)[order],
+        "value": _column(cols, "value", np.nan).astype(float)[order],
+        "pid": _column(cols, "pid", -1).astype(np.int64)[order],
+        "agent_id": _column(cols, "agent_id", None).astype(object)[order],
+        "key": _column(cols, "key", None).astype(object)[order],
+        "temporality": _column(cols, "temporality", None).astype(object)[order],
+    }
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        sid, name = str(group[lo]).split("\x1f", 1)
+        sl = slice(lo, hi)
+        data[sid].metrics[name] = Samples(
+            ts=arrays["ts_ns"][sl],
+            value=np.nan_to_num(arrays["value"][sl], nan=0.0),
+            pid=arrays["pid"][sl],
+            agent=arrays["agent_id"][sl].copy(),
+            key=arrays["key"][sl],
+            cumulative=arrays["temporality"][lo] != "DELTA",
+        )
+
+
+def attribute_points(session: SessionData) -> None:
+    """Give points without an agent id the agent spawned with their pid (latest spawn wins)."""
+    spawned = sorted((a.spawn_ns or 0, a.pid, a.agent_id) for a in session.agents
+                     if a.pid is not None)
+    if not spawned:
+        return
+    for samples in session.metrics.values():
+        missing = np.equal(samples.agent, None)
+        if not missing.any():
+            continue
+        for spawn_ns, pid, agent_id in spawned:  # later spawns overwrite earlier ones
+            # a sample may precede the end of the spawn span by a little
+            hit = missing & (samples.pid == pid) & (samples.ts >= spawn_ns - NS)
+            samples.agent[hit] = agent_id
