@@ -6,10 +6,16 @@ import swarmscope
 swarmscope.init(topology="mesh", strategy="balanced", max_agents=5)
 agent = swarmscope.spawn_agent("coder", ["python", "worker.py"])
 with agent.task("review"):
-    ...
+    with agent.tool("search"):  # or @swarmscope.tool("search") on a function
+        ...
 agent.terminate()           # SIGTERM, then SIGKILL after the timeout; records how it ended
 swarmscope.shutdown()       # also runs at exit
 ```
+
+The parts: ``swarmscope.record`` (the recording API: sessions, agents, tasks, tools,
+telemetry), ``swarmscope.watch`` (following any program's process tree),
+``swarmscope.monitor`` (resource sampling), ``swarmscope.procfs`` (process facts),
+``swarmscope.settings`` (every setting) and ``swarmscope.cli`` (the commands).
 
 The public names load lazily, so ``import swarmscope.conventions`` (the analyzer, the CLI's
 ``--help``) does not pay for the OpenTelemetry SDK.
@@ -35,41 +41,39 @@ __all__ = [
     "shutdown",
     "spawn_agent",
     "task",
+    "tool",
 ]
 
 _LAZY = {
-    "init": "swarmscope.telemetry",
-    "shutdown": "swarmscope.telemetry",
-    "Telemetry": "swarmscope.telemetry",
+    "init": "swarmscope.record.telemetry",
+    "shutdown": "swarmscope.record.telemetry",
+    "Telemetry": "swarmscope.record.telemetry",
     "ConfigError": "swarmscope.settings",
-    "Agent": "swarmscope.lifecycle",
-    "Session": "swarmscope.lifecycle",
-    "Termination": "swarmscope.lifecycle",
-    "spawn_agent": "swarmscope.lifecycle",
-    "task": "swarmscope.lifecycle",
-    "current_agent": "swarmscope.lifecycle",
-    "child_env": "swarmscope.lifecycle",
-    "instrument": "swarmscope.instrumentation",
+    "Agent": "swarmscope.record.agent",
+    "Termination": "swarmscope.record.spans",
+    "Session": "swarmscope.record.session",
+    "spawn_agent": "swarmscope.record.spawn",
+    "child_env": "swarmscope.record.spawn",
+    "task": "swarmscope.record.tasks",
+    "tool": "swarmscope.record.tasks",
+    "current_agent": "swarmscope.record.tasks",
+    "instrument": "swarmscope.record.instrumentation",
 }
 
 if TYPE_CHECKING:
-    from swarmscope.instrumentation import instrument
-    from swarmscope.lifecycle import (
-        Agent,
-        Session,
-        Termination,
-        child_env,
-        current_agent,
-        spawn_agent,
-        task,
-    )
+    from swarmscope.record.agent import Agent
+    from swarmscope.record.instrumentation import instrument
+    from swarmscope.record.session import Session
+    from swarmscope.record.spans import Termination
+    from swarmscope.record.spawn import child_env, spawn_agent
+    from swarmscope.record.tasks import current_agent, task, tool
+    from swarmscope.record.telemetry import Telemetry, init, shutdown
     from swarmscope.settings import ConfigError
-    from swarmscope.telemetry import Telemetry, init, shutdown
 
 
 def session() -> Session:
     """The current session (initialising telemetry with defaults when needed)."""
-    from swarmscope import telemetry
+    from swarmscope.record import telemetry
 
     return telemetry.get().session
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from otlp_files import by_name, load_spans, metric_names, sdk_files
 from swarmscope import conventions as c
-from swarmscope.demo import run_demo
+from swarmscope.cli.demo import run_demo
 
 
 def test_run_demo_records_a_whole_mesh_session(tmp_path: Path) -> None:
@@ -22,8 +22,8 @@ def test_run_demo_records_a_whole_mesh_session(tmp_path: Path) -> None:
     tasks = [s for s in found if s.attrs.get(c.GEN_AI_OPERATION_NAME) == "invoke_agent"]
     assert len(creates) == len(terminates) == 3
     assert {t.attrs[c.TERMINATION_REASON] for t in terminates} == {"graceful"}
-    agent_ids = {s.attrs[c.GEN_AI_AGENT_ID] for s in creates}
-    assert {t.attrs[c.GEN_AI_AGENT_ID] for t in tasks} == agent_ids
+    agent_ids = {s.attrs[c.AGENT_INSTANCE_ID] for s in creates}
+    assert {t.attrs[c.AGENT_INSTANCE_ID] for t in tasks} == agent_ids
     assert len(tasks) >= 3 * 2  # several tasks each
     assert all(t.status_code != 2 for t in tasks)
     assert len({s.resource[c.SESSION_ID] for s in found}) == 1

@@ -80,7 +80,7 @@ def test_agent_memory_reaches_the_metrics_file(data_dir: Path) -> None:
         if name == c.PROCESS_MEMORY_USAGE and attrs.get(c.PROCESS_PID) == agent.pid
     ]
     assert rss, "the agent's RSS never reached the file"
-    assert all(attrs[c.GEN_AI_AGENT_ID] == agent.id for attrs, _ in rss)
+    assert all(attrs[c.AGENT_INSTANCE_ID] == agent.id for attrs, _ in rss)
     assert max(value for _, value in rss) >= 120 * MiB
     assert all(r[c.SESSION_ID] == "monitor-e2e" for *_, r in found)
     gc_pids = {a[c.PROCESS_PID] for n, _, a, _, _ in found if n == c.GC_COLLECTIONS}

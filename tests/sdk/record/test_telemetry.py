@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from otlp_files import load_spans, metric_names, read_lines, sdk_files
 from swarmscope import conventions as c
-from swarmscope.telemetry import ReportingMetricExporter, ReportingSpanExporter
+from swarmscope.record.exporters import ReportingMetricExporter, ReportingSpanExporter
 
 _ID_KEYS = {"traceId", "spanId", "parentSpanId"}
 

@@ -1,4 +1,5 @@
-"""Following a process tree through ``/proc``: cheap enough to poll every 50 ms.
+"""Following a process tree through ``/proc`` and kernel process events: cheap enough to poll
+every 50 ms.
 
 A process is identified by ``(pid, start_ticks)`` so a reused pid is never mistaken for the
 process that had it before. Membership of the tree is decided once, when a process is first
@@ -7,183 +8,30 @@ seen: its parent is already a member, or its environment carries our session mar
 were reparented to init before any scan saw their parent.
 
 Only ``/proc/<pid>/stat`` of *new* pids and of *members* is read on each scan; environments are
-read once per new process of the same user. Linux only (``/proc``); psutil is not used on the
-hot path because it re-reads several files per process.
+read once per new process of the same user. Linux only; every fact comes from
+:mod:`swarmscope.procfs` (psutil is not used on the hot path: it re-reads several files per
+process).
 """
 
 from __future__ import annotations
 
 import os
-import signal as _signal
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.trace import Status, StatusCode
-from swarmscope import conventions as c
 from swarmscope.conventions import ENV_SESSION_ID
-
-_PROC = "/proc"
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-@dataclass(frozen=True)
-class ProcStat:
-    """The fields of ``/proc/<pid>/stat`` the tracker needs."""
-
-    pid: int
-    ppid: int
-    state: str  # R S D Z T t X I ...
-    start_ticks: int  # clock ticks after boot
-    comm: str
-    exit_status: int | None = None  # waitpid() status; meaningful only while a zombie
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.pid, self.start_ticks)
-
-    @property
-    def is_zombie(self) -> bool:
-        return self.state in ("Z", "X")
-
-    @property
-    def create_time(self) -> float:
-        """Creation time as seconds since the epoch."""
-        return boot_time() + self.start_ticks / _CLK_TCK
-
-
-def read_stat(pid: int) -> ProcStat | None:
-    """``/proc/<pid>/stat`` parsed, or None when the process is gone or unreadable."""
-    try:  # os.open/os.read: a third of the cost of open(); this runs ~2000 times a second
-        fd = os.open(f"{_PROC}/{pid}/stat", os.O_RDONLY)
-        try:
-            raw = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    # comm may contain spaces and parentheses: it ends at the last ')'
-    open_paren = raw.find(b"(")
-    close_paren = raw.rfind(b")")
-    if open_paren < 0 or close_paren < 0:
-        return None
-    comm = raw[open_paren + 1 : close_paren].decode(errors="replace")
-    rest = raw[close_paren + 2 :].split()
-    try:
-        state = rest[0].decode()
-        ppid = int(rest[1])
-        start_ticks = int(rest[19])
-        # field 52 (exit_code, Linux >= 3.5) is the waitpid() status; kept only for zombies
-        exit_status = int(rest[49]) if state in ("Z", "X") and len(rest) > 49 else None
-    except (IndexError, ValueError):
-        return None
-    return ProcStat(pid, ppid, state, start_ticks, comm, exit_status)
-
-
-_BOOT_TIME: float | None = None
-
-
-def boot_time() -> float:
-    """System boot time (seconds since the epoch), from ``/proc/stat``."""
-    global _BOOT_TIME
-    if _BOOT_TIME is None:
-        try:
-            with open(f"{_PROC}/stat") as f:
-                for line in f:
-                    if line.startswith("btime"):
-                        _BOOT_TIME = float(line.split()[1])
-                        break
-        except OSError:
-            pass
-        if _BOOT_TIME is None:
-            import psutil
-
-            _BOOT_TIME = psutil.boot_time()
-    return _BOOT_TIME
-
-
-def list_pids() -> list[int]:
-    """Every process id currently in ``/proc``."""
-    return [int(name) for name in os.listdir(_PROC) if name.isdigit()]
-
-
-def read_cmdline(pid: int) -> list[str]:
-    """The argument vector of ``pid`` (empty for kernel threads, zombies and gone processes)."""
-    try:
-        with open(f"{_PROC}/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _read_comm(pid: int) -> str | None:
-    try:
-        with open(f"{_PROC}/{pid}/comm", "rb") as f:
-            return f.read().rstrip(b"\n").decode(errors="replace")
-    except OSError:
-        return None
-
-
-def read_exe(pid: int) -> str | None:
-    """The executable path of ``pid``, when readable."""
-    try:
-        return os.readlink(f"{_PROC}/{pid}/exe")
-    except OSError:
-        return None
-
-
-def read_uid(pid: int) -> int | None:
-    """The real user id of ``pid``."""
-    try:
-        return os.stat(f"{_PROC}/{pid}").st_uid
-    except OSError:
-        return None
-
-
-def environ_has(pid: int, key: str, value: str) -> bool:
-    """True when ``KEY=value`` is in the initial environment of ``pid`` (needs same user)."""
-    try:
-        with open(f"{_PROC}/{pid}/environ", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return False
-    needle = f"{key}={value}".encode()
-    return raw.startswith(needle + b"\0") or (b"\0" + needle + b"\0") in raw or raw == needle
-
-
-def find_marked(session_id: str, exclude: Iterable[int] = ()) -> list[ProcStat]:
-    """Processes of this user whose environment carries ``SWARMSCOPE_SESSION_ID=session_id``."""
-    skip = {os.getpid(), *exclude}
-    uid = os.getuid()
-    found = []
-    for pid in list_pids():
-        if pid in skip or read_uid(pid) != uid:
-            continue
-        if environ_has(pid, ENV_SESSION_ID, session_id):
-            stat = read_stat(pid)
-            if stat is not None:
-                found.append(stat)
-    return found
-
-
-def decode_wait_status(status: int) -> tuple[int | None, int | None]:
-    """``(exit_code, signal)`` from a waitpid() status; exit_code is ``-signal`` when killed,
-    as in ``subprocess.Popen.returncode``."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        return -sig, sig
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status), None
-    return None, None
-
-
-def signal_name(sig: int) -> str:
-    try:
-        return _signal.Signals(sig).name
-    except ValueError:
-        return str(sig)
+from swarmscope.procfs import (
+    CLK_TCK,
+    ProcStat,
+    environ_has,
+    list_pids,
+    read_cmdline,
+    read_comm,
+    read_exe,
+    read_stat,
+    read_uid,
+)
 
 
 @dataclass
@@ -344,11 +192,11 @@ class TreeTracker:
                 if member is not None and not member.exited:
                     member.argv, member.exe = event[2], event[3]
                     if event[4]:
-                        member.stat = replace(member.stat, comm=event[4])
+                        member.stat = member.stat._replace(comm=event[4])
             elif kind == "comm":
                 member = self.member_by_pid(pid)
                 if member is not None:
-                    member.stat = replace(member.stat, comm=event[2])
+                    member.stat = member.stat._replace(comm=event[2])
             elif kind == "exit":
                 member = self.member_by_pid(pid)
                 if member is not None and member.exit_status is None:
@@ -367,7 +215,7 @@ class TreeTracker:
             return
         if stat is None:  # gone before we could read it: what the event told us
             parent = self.members[parent_key].stat
-            stat = ProcStat(pid, ppid, "X", ts_ns * _CLK_TCK // 1_000_000_000, parent.comm)
+            stat = ProcStat(pid, ppid, "X", ts_ns * CLK_TCK // 1_000_000_000, parent.comm)
         member = Member(stat, parent_key=parent_key)
         self._add(member)
         result.appeared.append(member)
@@ -535,7 +383,7 @@ class ProcConnector:
             self.ready.set()
         elif what == _EV_EXEC:
             if b in self._tree:
-                comm = _read_comm(b)  # first: the cheapest, for processes about to vanish
+                comm = read_comm(b)  # first: the cheapest, for processes about to vanish
                 self._events.append(("exec", b, read_cmdline(b), read_exe(b), comm))
         elif what == _EV_COMM:
             # process_pid, process_tgid, comm[16]: the new name, even if the process is gone
@@ -550,187 +398,3 @@ class ProcConnector:
                     self._tree.discard(b)
                 self._events.append(("exit", b, c_))
                 self.ready.set()
-
-
-# --- lifecycle spans for processes observed from outside ----------------------------------------
-# The watcher and the auto-instrumentation see processes that were not started through
-# swarmscope.spawn_agent(): they emit the same create_agent / terminate_agent spans themselves, with
-# the process's real creation time and its parent's span as parent.
-
-
-@dataclass
-class ProcessAgent:
-    """One process recorded as an agent."""
-
-    agent_id: str
-    name: str
-    pid: int
-    parent_pid: int | None
-    span_context: object  # opentelemetry.trace.SpanContext of the create_agent span
-    terminated: bool = False
-
-
-def new_agent_id(name: str) -> str:
-    """An agent id in the form spawn_agent() uses: ``<name>-<8 hex>``."""
-    import uuid
-
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-def termination_reason(exit_code: int | None, sig: int | None) -> str | None:
-    """graceful / crashed / signal from what was observed; None when the status is unknown."""
-
-    if sig:
-        return c.TerminationReason.SIGNAL.value
-    if exit_code is None:
-        return None
-    return (
-        c.TerminationReason.GRACEFUL.value if exit_code == 0 else c.TerminationReason.CRASHED.value
-    )
-
-
-def process_attributes(
-    pid: int | None,
-    *,
-    parent_pid: int | None = None,
-    argv: list[str] | None = None,
-    executable: str | None = None,
-    record_command_line: bool = False,
-    create_time: float | None = None,
-) -> dict[str, object]:
-    """process.* span attributes; the command line only when enabled, and redacted."""
-    from swarmscope.redact import redact_command_line
-
-    attrs: dict[str, object] = {}
-    if pid is not None:
-        attrs[c.PROCESS_PID] = pid
-    if parent_pid is not None:
-        attrs[c.PROCESS_PARENT_PID] = parent_pid
-    if executable:
-        attrs[c.PROCESS_EXECUTABLE_PATH] = executable
-        attrs[c.PROCESS_EXECUTABLE_NAME] = os.path.basename(executable)
-    elif argv:
-        attrs[c.PROCESS_EXECUTABLE_NAME] = os.path.basename(argv[0])
-    if record_command_line and argv:
-        attrs[c.PROCESS_COMMAND_LINE] = redact_command_line(argv)
-    if create_time is not None:
-        attrs[c.PROCESS_CREATION_TIME] = _iso(create_time)
-    return attrs
-
-
-def _iso(ts: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def start_create_span(
-    tracer, name: str, agent_id: str, *, parent=None, context=None, start_time_ns=None
-):
-    """Open a ``create_agent {name}`` span (its context goes into the child's TRACEPARENT).
-
-    ``parent`` (a SpanContext: the parent process's create_agent span) wins over ``context``
-    (an OpenTelemetry Context, e.g. the session's root span)."""
-
-    ctx = trace.set_span_in_context(trace.NonRecordingSpan(parent)) if parent else context
-    return tracer.start_span(
-        c.span_name(c.Operation.CREATE_AGENT, name),
-        context=ctx,
-        kind=trace.SpanKind.INTERNAL,
-        start_time=start_time_ns,
-        attributes={
-            c.GEN_AI_OPERATION_NAME: c.Operation.CREATE_AGENT.value,
-            c.GEN_AI_AGENT_ID: agent_id,
-            c.GEN_AI_AGENT_NAME: name,
-            c.AGENT_KIND: c.AgentKind.PROCESS.value,
-        },
-    )
-
-
-def emit_terminate(
-    tracer,
-    agent: ProcessAgent,
-    exit_code: int | None,
-    sig: int | None,
-    reason: str | None = None,
-) -> None:
-    """A ``terminate_agent {name}`` span, child of the agent's create_agent span."""
-
-    if agent.terminated:
-        return
-    agent.terminated = True
-    attrs: dict[str, object] = {
-        c.GEN_AI_OPERATION_NAME: c.Operation.TERMINATE_AGENT.value,
-        c.GEN_AI_AGENT_ID: agent.agent_id,
-        c.GEN_AI_AGENT_NAME: agent.name,
-        c.AGENT_KIND: c.AgentKind.PROCESS.value,
-        c.PROCESS_PID: agent.pid,
-    }
-    if exit_code is not None:
-        attrs[c.PROCESS_EXIT_CODE] = exit_code
-    if sig:
-        attrs[c.EXIT_SIGNAL] = sig
-    reason = reason or termination_reason(exit_code, sig)
-    if reason:
-        attrs[c.TERMINATION_REASON] = reason
-    ctx = trace.set_span_in_context(trace.NonRecordingSpan(agent.span_context))
-    span = tracer.start_span(
-        c.span_name(c.Operation.TERMINATE_AGENT, agent.name), context=ctx, attributes=attrs
-    )
-    if reason in (c.TerminationReason.CRASHED, c.TerminationReason.SIGNAL):
-        span.set_attribute(c.ERROR_TYPE, signal_name(sig) if sig else f"exit {exit_code}")
-        span.set_status(Status(StatusCode.ERROR))
-    span.end()
-
-
-def leftover_from_stat(
-    stat: ProcStat, *, agent_id: str | None = None, record_command_line: bool = False
-):
-    """Describe a left-over process as a :class:`swarmscope.cleanup.Leftover` (command line
-    only when enabled, and redacted)."""
-    import time
-
-    from swarmscope.cleanup import Leftover
-    from swarmscope.redact import redact_command_line
-
-    argv = [] if stat.is_zombie else read_cmdline(stat.pid)
-    return Leftover(
-        pid=stat.pid,
-        parent_pid=stat.ppid,
-        zombie=stat.is_zombie,
-        executable_name=os.path.basename(argv[0]) if argv else stat.comm,
-        command_line=redact_command_line(argv) if record_command_line and argv else None,
-        agent_id=agent_id,
-        age_s=max(0.0, time.time() - stat.create_time),
-    )
-
-
-def emit_cleanup_audit(tracer, leftovers, *, context=None, session_id: str | None = None) -> None:
-    """The ``audit_cleanup`` span with one orphan/zombie event per left-over process, shaped
-    like the one :func:`swarmscope.cleanup.audit` emits at shutdown."""
-    attrs = {c.SESSION_ID: session_id} if session_id else {}
-    span = tracer.start_span(
-        c.SPAN_CLEANUP_AUDIT, context=context, kind=trace.SpanKind.INTERNAL, attributes=attrs
-    )
-    for item in leftovers:
-        span.add_event(c.EVENT_ZOMBIE if item.zombie else c.EVENT_ORPHAN, item.event_attributes())
-    if leftovers:
-        span.set_status(Status(StatusCode.ERROR, f"{len(leftovers)} left over"))
-    span.end()
-
-
-def format_leftovers(leftovers) -> str:
-    """A plain-text table of left-over processes, for stderr."""
-    rows = [("PID", "PPID", "STATE", "AGE", "COMMAND")]
-    for item in leftovers:
-        rows.append(
-            (
-                str(item.pid),
-                str(item.parent_pid),
-                "zombie" if item.zombie else "orphan",
-                f"{item.age_s:.1f}s",
-                item.command_line or item.executable_name,
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows)

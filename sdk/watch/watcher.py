@@ -1,4 +1,7 @@
-"""``swarmscope run -- CMD`` and ``swarmscope attach PID``: lifecycle and resources of any program.
+"""Watching any program: the lifecycle and resources of its whole process tree.
+
+:func:`run_command` (``swarmscope run -- CMD``) and :func:`attach_process` (``swarmscope attach
+PID``) return a :class:`WatchReport`; the commands themselves are in :mod:`swarmscope.cli.watch`.
 
 The watcher follows a program's whole process tree by polling ``/proc`` (50 ms by default,
 well under the metric interval): a ``create_agent`` span when a descendant appears, a
@@ -20,11 +23,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer  # the CLI imports it anyway; the command annotations need it at runtime
-from swarmscope import conventions as c
-from swarmscope import proctree as pt
+from swarmscope import procfs
+from swarmscope import settings as config
+from swarmscope.record import spans
+from swarmscope.watch.leftovers import Leftover, describe, find_leftovers
+from swarmscope.watch.tree import Member, ProcConnector, ScanResult, TreeTracker
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import SpanContext
+    from swarmscope.record.session import Session
+    from swarmscope.settings import Settings
 
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
@@ -33,20 +43,16 @@ STAT_EVERY = 4
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+@dataclass
+class ProcessAgent:
+    """One process of the tree recorded as an agent."""
 
-
-def _agent_pattern() -> re.Pattern[str] | None:
-    raw = os.environ.get(c.ENV_AGENT_PATTERN)
-    if not raw:
-        return None
-    try:
-        return re.compile(raw)
-    except re.error as exc:
-        raise ValueError(
-            f"{c.ENV_AGENT_PATTERN}={raw!r} is not a valid regular expression: {exc}"
-        ) from None
+    agent_id: str
+    name: str
+    pid: int
+    parent_pid: int | None
+    span_context: SpanContext  # of its create_agent span: its children's spans hang there
+    terminated: bool = False
 
 
 @dataclass
@@ -55,9 +61,9 @@ class WatchReport:
 
     exit_code: int | None = None
     signal: int | None = None
-    agents: dict[tuple[int, int], pt.ProcessAgent] = field(default_factory=dict)
+    agents: dict[tuple[int, int], ProcessAgent] = field(default_factory=dict)
     exits: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
-    leftovers: list[pt.Leftover] = field(default_factory=list)
+    leftovers: list[Leftover] = field(default_factory=list)
 
 
 class Watcher:
@@ -75,28 +81,29 @@ class Watcher:
         record_command_lines: bool | None = None,
         agent_pattern: re.Pattern[str] | None = None,
         events: bool | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.session_id = session_id
         self.tracer = tracer
         self.monitor = monitor
         self.parent_context = parent_context  # the session's root span, where trees hang
-        # settings an instrumented program should share with us (exporter, sample interval)
-        self.child_settings: dict[str, str] = {}
+        # what an instrumented program shares with us (data dir, exporter, sample interval)
+        self.settings = settings
         self.started = time.time()
         self.poll_interval = poll_interval
         self.settle = settle
-        self.record_command_lines = (
-            _env_flag(c.ENV_RECORD_COMMAND_LINES)
-            if record_command_lines is None
-            else record_command_lines
-        )
-        self.pattern = agent_pattern if agent_pattern is not None else _agent_pattern()
-        self.tracker = pt.TreeTracker(session_id=session_id)
+        if record_command_lines is None:
+            record_command_lines = (
+                settings.record_command_lines if settings else config.record_command_lines()
+            )
+        self.record_command_lines = record_command_lines
+        self.pattern = agent_pattern if agent_pattern is not None else config.agent_pattern()
+        self.tracker = TreeTracker(session_id=session_id)
         self.report = WatchReport()
         self._child: subprocess.Popen[bytes] | None = None
         self._root_pid: int | None = None
         # the fast path: kernel fork/exec/exit events where permitted (None: try, False: off)
-        self.connector = pt.ProcConnector.open() if events is not False else None
+        self.connector = ProcConnector.open() if events is not False else None
         # A member's disappearance is seen on every scan (the /proc listing); its stat file
         # (zombie state and exit status, pid reuse) is re-read every few scans only: a zombie
         # worth reporting stays a zombie, and a reaped one is rarely caught at any rate.
@@ -116,10 +123,16 @@ class Watcher:
     def start(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start ``argv`` marked with the session id, under a create_agent span of its own."""
         name = os.path.basename(argv[0])
-        agent_id = pt.new_agent_id(name)
-        span = pt.start_create_span(self.tracer, name, agent_id, context=self.parent_context)
+        agent_id = spans.new_agent_id(name)
+        span = spans.start_create_agent(self.tracer, name, agent_id, context=self.parent_context)
         child_env = dict(os.environ if env is None else env)
-        child_env.update(self._marker_env(span, agent_id, name))
+        # we sample the whole tree: an instrumented child must not sample itself again
+        child_env.update(
+            spans.child_environment(
+                self.settings, session_id=self.session_id, agent_id=agent_id, agent_name=name,
+                parent=span.get_span_context(), monitored_by=os.getpid(),
+            )
+        )  # fmt: skip
         if self.connector is not None:
             # our own pid: the program's fork and everything it forks from its first instant
             self.connector.start([os.getpid()])
@@ -130,51 +143,25 @@ class Watcher:
             span.end()
             raise
         span.set_attributes(
-            pt.process_attributes(
+            spans.process_attributes(
                 self._child.pid,
                 parent_pid=os.getpid(),
                 argv=argv,
-                executable=pt.read_exe(self._child.pid),
+                executable=procfs.read_exe(self._child.pid),
                 record_command_line=self.record_command_lines,
             )
         )
         span.end()
         self._root_pid = self._child.pid
         member = self.tracker.add_root(self._child.pid)
-        agent = pt.ProcessAgent(
-            agent_id, name, self._child.pid, os.getpid(), span.get_span_context()
-        )
+        agent = ProcessAgent(agent_id, name, self._child.pid, os.getpid(), span.get_span_context())
         if member is not None:
             self._register(member.stat.key, agent)
         return self._child
 
-    def _marker_env(self, span: Any, agent_id: str, name: str) -> dict[str, str]:
-        from opentelemetry import trace
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-        carrier: dict[str, str] = {}
-        ctx = trace.set_span_in_context(span)
-        TraceContextTextMapPropagator().inject(carrier, context=ctx)
-        env = {
-            c.ENV_SESSION_ID: self.session_id,
-            c.ENV_AGENT_ID: agent_id,
-            c.ENV_AGENT_NAME: name,
-            # we sample the whole tree: an instrumented child must not sample itself again
-            c.ENV_MONITORED_BY: str(os.getpid()),
-        }
-        if "traceparent" in carrier:
-            env[c.ENV_TRACEPARENT] = carrier["traceparent"]
-        if carrier.get("tracestate"):
-            env[c.ENV_TRACESTATE] = carrier["tracestate"]
-        data_dir = os.environ.get(c.ENV_DATA_DIR)
-        if data_dir:
-            env[c.ENV_DATA_DIR] = data_dir
-        env.update(self.child_settings)
-        return env
-
     def attach(self, pid: int) -> None:
         """Follow an already running process (not our child: its exit status may be unknown)."""
-        stat = pt.read_stat(pid)
+        stat = procfs.read_stat(pid)
         if stat is None:
             raise ProcessLookupError(f"no process with pid {pid}")
         self._root_pid = pid
@@ -185,10 +172,10 @@ class Watcher:
 
     # --- the loop -------------------------------------------------------------------------------
 
-    def poll(self, scan: bool = True) -> pt.ScanResult:
+    def poll(self, scan: bool = True) -> ScanResult:
         """Apply queued process events and (when ``scan``) scan /proc; emit spans for what
         appeared and what ended."""
-        result = pt.ScanResult()
+        result = ScanResult()
         if self.connector is not None:
             self.tracker.apply_events(self.connector.drain(), result)
         if scan:
@@ -263,18 +250,18 @@ class Watcher:
                 if member is not None:
                     member.exited = True
 
-    def _on_appeared(self, member: pt.Member | None) -> None:
+    def _on_appeared(self, member: Member | None) -> None:
         if member is None or member.stat.key in self.report.agents:
             return
         stat = member.stat
-        argv = member.argv or pt.read_cmdline(stat.pid)
+        argv = member.argv or procfs.read_cmdline(stat.pid)
         if self.pattern is not None and not self.pattern.search(" ".join(argv) or stat.comm):
             # not an agent: still followed (its children may be) and counted as a leftover
             return
         name = os.path.basename(argv[0]) if argv else stat.comm
         parent = self.report.agents.get(member.parent_key) if member.parent_key else None
-        agent_id = pt.new_agent_id(name)
-        span = pt.start_create_span(
+        agent_id = spans.new_agent_id(name)
+        span = spans.start_create_agent(
             self.tracer,
             name,
             agent_id,
@@ -283,20 +270,20 @@ class Watcher:
             start_time_ns=int(stat.create_time * 1e9),
         )
         span.set_attributes(
-            pt.process_attributes(
+            spans.process_attributes(
                 stat.pid,
                 parent_pid=stat.ppid,
                 argv=argv,
-                executable=member.exe or pt.read_exe(stat.pid),
+                executable=member.exe or procfs.read_exe(stat.pid),
                 record_command_line=self.record_command_lines,
                 create_time=stat.create_time,
             )
         )
         span.end()
-        agent = pt.ProcessAgent(agent_id, name, stat.pid, stat.ppid, span.get_span_context())
+        agent = ProcessAgent(agent_id, name, stat.pid, stat.ppid, span.get_span_context())
         self._register(stat.key, agent)
 
-    def _register(self, key: tuple[int, int], agent: pt.ProcessAgent) -> None:
+    def _register(self, key: tuple[int, int], agent: ProcessAgent) -> None:
         self.report.agents[key] = agent
         if self.monitor is not None:
             try:
@@ -306,7 +293,7 @@ class Watcher:
             except Exception:  # a process gone before the monitor saw it is not an error
                 pass
 
-    def _on_exited(self, member: pt.Member) -> None:
+    def _on_exited(self, member: Member) -> None:
         agent = self.report.agents.get(member.stat.key)
         if agent is None or agent.terminated:
             return
@@ -314,16 +301,23 @@ class Watcher:
             return  # recorded from wait() by _record_root_exit
         code = sig = None
         if member.status is not None:
-            code, sig = pt.decode_wait_status(member.status)
+            code, sig = procfs.decode_wait_status(member.status)
         self._end_agent(member.stat.key, agent, code, sig)
 
     def _end_agent(
-        self, key: tuple[int, int], agent: pt.ProcessAgent, code: int | None, sig: int | None
+        self, key: tuple[int, int], agent: ProcessAgent, code: int | None, sig: int | None
     ) -> None:
         if agent.terminated:
             return
         self.report.exits[agent.pid] = (code, sig)
-        pt.emit_terminate(self.tracer, agent, code, sig)
+        agent.terminated = True
+        # the end was observed now (by wait(), an exit event or a scan), even when its status
+        # could not be: then no reason is recorded
+        outcome = spans.classify_exit(code, unknown=None, exit_time=time.time())
+        spans.emit_terminate_agent(
+            self.tracer, agent.name, agent.agent_id, outcome, pid=agent.pid,
+            parent=agent.span_context,
+        )  # fmt: skip
         if self.monitor is not None:
             try:
                 self.monitor.unwatch(agent.pid)
@@ -337,20 +331,20 @@ class Watcher:
         for key, member in self.tracker.members.items():
             if member.exited and not member.zombie:
                 continue
-            stat = pt.read_stat(member.stat.pid)
+            stat = procfs.read_stat(member.stat.pid)
             if stat is None or stat.start_ticks != key[1]:
                 continue
             if stat.pid == self._root_pid and not stat.is_zombie and self._child is None:
                 continue  # attach: a root still running after Ctrl-C is not left behind
             agent = self.report.agents.get(key)
-            leftovers[stat.pid] = pt.leftover_from_stat(
+            leftovers[stat.pid] = describe(
                 stat,
                 agent_id=agent.agent_id if agent else None,
                 record_command_line=self.record_command_lines,
             )
         leftovers.update(self._marked_leftovers(leftovers))
         self.report.leftovers = sorted(leftovers.values(), key=lambda item: item.pid)
-        pt.emit_cleanup_audit(
+        spans.emit_cleanup_audit(
             self.tracer,
             self.report.leftovers,
             context=self.parent_context,
@@ -360,8 +354,6 @@ class Watcher:
     def _marked_leftovers(self, known: dict[int, Any]) -> dict[int, Any]:
         """A last sweep for session-marked processes no scan caught (started and escaped
         between two scans, then went quiet)."""
-        from swarmscope.cleanup import find_leftovers
-
         found = {}
         for item in find_leftovers(self.session_id, since=self.started, exclude=set(known)):
             if not item.zombie:  # zombies of the watcher itself are the reaped root: not ours
@@ -396,182 +388,105 @@ def _terminal_sent_to_group() -> bool:
         return False
 
 
-def exit_status_for_shell(code: int | None) -> int:
-    """The program's exit code, or 128+N when it was killed by signal N (shell convention)."""
-    if code is None:
-        return 0
-    return 128 - code if code < 0 else code
+# --- the library entry points: one session, one watcher, a report ---------------------------
 
 
-# --- CLI ----------------------------------------------------------------------------------------
-
-
-def _init_session(session: str | None, interval: float | None, data_dir: Path | None, name: str):
+def _open_session(
+    session_id: str | None, sample_interval: float | None, data_dir: Path | None, name: str
+) -> Session:
     import swarmscope
 
-    kwargs: dict[str, Any] = {"service_name": name, "session_id": session}
-    if interval is not None:
-        kwargs["sample_interval"] = interval
-    if data_dir is not None:
-        kwargs["data_dir"] = str(data_dir)
-        os.environ[c.ENV_DATA_DIR] = str(data_dir)
-    swarmscope.init(**kwargs)
+    swarmscope.init(
+        service_name=name, session_id=session_id, sample_interval=sample_interval,
+        data_dir=data_dir,
+    )  # fmt: skip
     return swarmscope.session()
 
 
-def _finish(report: WatchReport) -> None:
-    import swarmscope
-
-    if report.leftovers:
-        print(
-            f"swarmscope: {len(report.leftovers)} process(es) left behind:\n"
-            + pt.format_leftovers(report.leftovers),
-            file=sys.stderr,
-        )
-    swarmscope.shutdown()
-
-
-def _watcher_for(
-    sess: Any, poll_interval: float, settle: float, events: bool | None, **options: Any
+def watcher_for(
+    session: Session,
+    *,
+    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+    settle: float = DEFAULT_SETTLE_S,
+    events: bool | None = None,
+    agent_pattern: re.Pattern[str] | None = None,
 ) -> Watcher:
-    """A watcher that records into ``sess``: its tracer, its monitor, under its root span."""
+    """A watcher that records into ``session``: its tracer, its monitor, under its root span,
+    and hands the session's settings to the programs it starts."""
+    settings = session.telemetry.settings
     return Watcher(
-        session_id=sess.id,
-        tracer=sess.tracer,
-        monitor=sess.monitor,
-        parent_context=sess.parent_context(),
+        session_id=session.id,
+        tracer=session.tracer,
+        monitor=session.monitor,
+        parent_context=session.parent_context(),
         poll_interval=poll_interval,
         settle=settle,
         events=events,
-        **options,
+        agent_pattern=agent_pattern,
+        record_command_lines=settings.record_command_lines,
+        settings=settings,
     )
 
 
 def run_command(
     argv: list[str],
     *,
-    session: str | None = None,
-    interval: float | None = None,
+    session_id: str | None = None,
+    sample_interval: float | None = None,
     data_dir: Path | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL_S,
     settle: float = DEFAULT_SETTLE_S,
     events: bool | None = None,
-) -> int:
-    """``swarmscope run``: start ``argv``, follow it to the end, return its exit status."""
-    try:
-        pattern = _agent_pattern()
-    except ValueError as exc:
-        print(f"swarmscope: {exc}", file=sys.stderr)
-        return 2
-    sess = _init_session(session, interval, data_dir, os.path.basename(argv[0]))
-    watcher = _watcher_for(sess, poll_interval, settle, events, agent_pattern=pattern)
-    settings = sess.telemetry.settings
-    watcher.child_settings = {
-        c.ENV_EXPORTER: settings.exporter,
-        c.ENV_SAMPLE_INTERVAL: repr(settings.sample_interval),
-        c.ENV_DATA_DIR: str(settings.data_dir),
-    }
+) -> WatchReport:
+    """Start ``argv``, follow its tree to the end, audit what it left and flush the telemetry.
+
+    Raises :class:`~swarmscope.settings.ConfigError` for a bad setting (before anything
+    starts) and :class:`OSError` when ``argv`` cannot be started (after recording that)."""
+    pattern = config.agent_pattern()
+    session = _open_session(session_id, sample_interval, data_dir, os.path.basename(argv[0]))
+    watcher = watcher_for(
+        session, poll_interval=poll_interval, settle=settle, events=events, agent_pattern=pattern
+    )
     watcher.forward_signals()
     try:
         watcher.start(argv)
-    except OSError as exc:
-        print(f"swarmscope: cannot start {argv[0]!r}: {exc}", file=sys.stderr)
-        _finish(watcher.report)
-        return 127
-    report = watcher.wait()
-    _finish(report)
-    return exit_status_for_shell(report.exit_code)
+        return watcher.wait()
+    finally:
+        watcher.close()
+        _shutdown()
 
 
 def attach_process(
     pid: int,
     *,
-    session: str | None = None,
-    interval: float | None = None,
+    session_id: str | None = None,
+    sample_interval: float | None = None,
     data_dir: Path | None = None,
     poll_interval: float = DEFAULT_POLL_INTERVAL_S,
     settle: float = DEFAULT_SETTLE_S,
     events: bool | None = None,
-) -> int:
-    """``swarmscope attach``: follow a running process until it ends."""
-    stat = pt.read_stat(pid)
+) -> WatchReport:
+    """Follow the running process ``pid`` until it ends (or Ctrl-C), then audit and flush.
+
+    Raises :class:`ProcessLookupError` when there is no such process."""
+    stat = procfs.read_stat(pid)
     if stat is None:
-        print(f"swarmscope: no process with pid {pid}", file=sys.stderr)
-        return 1
-    sess = _init_session(session, interval, data_dir, stat.comm)
-    watcher = _watcher_for(sess, poll_interval, settle, events)
+        raise ProcessLookupError(f"no process with pid {pid}")
+    session = _open_session(session_id, sample_interval, data_dir, stat.comm)
+    watcher = watcher_for(session, poll_interval=poll_interval, settle=settle, events=events)
     # Ctrl-C stops watching; the attached program is not ours to signal
     watcher.attach(pid)
     try:
-        report = watcher.wait()
+        return watcher.wait()
     except KeyboardInterrupt:
         watcher._audit()
+        return watcher.report
+    finally:
         watcher.close()
-        report = watcher.report
-    _finish(report)
-    code = report.exits.get(pid, (None, None))[0]
-    return exit_status_for_shell(code)
+        _shutdown()
 
 
-def register(app: typer.Typer) -> None:
-    @app.command(
-        "run",
-        context_settings={"allow_interspersed_args": False},
-    )
-    def run(
-        command: Annotated[list[str], typer.Argument(help="The program and its arguments.")],
-        session: Annotated[
-            str | None, typer.Option("--session", help="Session id (default: a new one).")
-        ] = None,
-        interval: Annotated[
-            float | None,
-            typer.Option("--interval", help="Metric sample interval in seconds (default 1)."),
-        ] = None,
-        data_dir: Annotated[
-            Path | None,
-            typer.Option("--data-dir", help=f"Where files go (default ${c.ENV_DATA_DIR})."),
-        ] = None,
-        poll: Annotated[
-            float,
-            typer.Option("--poll", help="Seconds between process-tree scans."),
-        ] = DEFAULT_POLL_INTERVAL_S,
-        events: Annotated[
-            bool | None,
-            typer.Option(
-                "--events/--no-events",
-                help="Kernel fork/exit events (needs CAP_NET_ADMIN; default: when permitted).",
-            ),
-        ] = None,
-    ) -> None:
-        """Run CMD and record its whole process tree (put -- before CMD)."""
-        raise typer.Exit(
-            run_command(
-                list(command),
-                session=session,
-                interval=interval,
-                data_dir=data_dir,
-                poll_interval=poll,
-                events=events,
-            )
-        )
+def _shutdown() -> None:
+    import swarmscope
 
-    @app.command("attach")
-    def attach(
-        pid: Annotated[int, typer.Argument(help="Process id to follow.")],
-        session: Annotated[str | None, typer.Option("--session")] = None,
-        interval: Annotated[float | None, typer.Option("--interval")] = None,
-        data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
-        poll: Annotated[float, typer.Option("--poll")] = DEFAULT_POLL_INTERVAL_S,
-        events: Annotated[bool | None, typer.Option("--events/--no-events")] = None,
-    ) -> None:
-        """Follow a running process PID and its descendants until it ends."""
-        raise typer.Exit(
-            attach_process(
-                pid,
-                session=session,
-                interval=interval,
-                data_dir=data_dir,
-                poll_interval=poll,
-                events=events,
-            )
-        )
+    swarmscope.shutdown()

@@ -18,14 +18,14 @@ from collections import deque
 from collections.abc import Iterable
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from swarmscope import settings as config
 from swarmscope.conventions import (
-    ENV_AGENT_ID,
+    AGENT_INSTANCE_ID,
     GC_COLLECTED_OBJECTS,
     GC_COLLECTIONS,
     GC_GENERATION,
     GC_PAUSE_DURATION,
     GC_UNCOLLECTABLE_OBJECTS,
-    GEN_AI_AGENT_ID,
     HEAP_ALLOCATED_BLOCKS,
     PROCESS_PID,
     UNITS,
@@ -73,10 +73,10 @@ class GcMetrics:
 
     def _bind_to_this_process(self) -> None:
         self._pid = os.getpid()
-        agent_id = self._agent_id if self._agent_id is not None else os.environ.get(ENV_AGENT_ID)
+        agent_id = self._agent_id if self._agent_id is not None else config.inherited_agent()[0]
         self._base: dict[str, str | int] = {PROCESS_PID: self._pid}
         if agent_id:
-            self._base[GEN_AI_AGENT_ID] = agent_id
+            self._base[AGENT_INSTANCE_ID] = agent_id
         # Generation attributes are fixed: build them once, not on every collection.
         self._gen_attrs = [{**self._base, GC_GENERATION: g} for g in range(3)]
         self._pending.clear()

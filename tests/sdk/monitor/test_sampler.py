@@ -15,7 +15,7 @@ import psutil
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from swarmscope.monitor import DENIED, GONE, RUNNING, ZOMBIE, ProcessSample, ResourceMonitor
+from swarmscope.monitor.sampler import DENIED, GONE, RUNNING, ZOMBIE, ProcessSample, ResourceMonitor
 
 MiB = 2**20
 

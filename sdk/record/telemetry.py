@@ -1,9 +1,9 @@
 """Tracer and meter providers, exporters and their lifetime for one process.
 
 ``init()`` builds them once per process (idempotent) and ``shutdown()`` flushes them within a
-bounded time, explicitly or at interpreter exit. Exporters are wrapped so that telemetry that
-cannot be delivered is reported on the ``swarmscope`` logger (stderr) instead of vanishing, and
-so that a forked child can switch to its own files without touching the parent's.
+bounded time, explicitly or at interpreter exit, on SIGTERM, and at the exit of multiprocessing
+children (which skip atexit). After ``fork()`` the child gets its own files and sampler. The
+exporters themselves are in :mod:`swarmscope.record.exporters`.
 """
 
 from __future__ import annotations
@@ -17,30 +17,39 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-    PeriodicExportingMetricReader,
-)
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from swarmscope import __version__
 from swarmscope import conventions as c
-from swarmscope.settings import ConfigError, Settings, check_writable_dir, resolve
+from swarmscope.record.exporters import (
+    ReportingMetricExporter,
+    ReportingSpanExporter,
+    destination,
+    file_exporters,
+    otlp_exporters,
+)
+from swarmscope.record.session import Session
+from swarmscope.settings import (
+    ConfigError,
+    Settings,
+    check_writable_dir,
+    inherited_agent,
+    inherited_trace_carrier,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
-    from swarmscope.lifecycle import Session
 
 logger = logging.getLogger("swarmscope")
 
@@ -58,148 +67,6 @@ def _ensure_log_handler() -> None:
         logger.propagate = False
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
-
-
-# --- exporters that report loss and can be re-pointed after fork ----------------------------
-
-
-class _Loss:
-    """Counts what one exporter failed to deliver; warns once when it starts, sums up at the end."""
-
-    def __init__(self, signal: str, destination: str) -> None:
-        self.signal = signal
-        self.destination = destination
-        self.items = 0
-        self.batches = 0
-
-    def add(self, items: int) -> None:
-        self.batches += 1
-        self.items += items
-        if self.batches == 1:
-            logger.warning(
-                "could not export %d %s to %s; telemetry is being lost "
-                "(a summary follows at shutdown)",
-                items,
-                self.signal,
-                self.destination,
-            )
-
-    def summary(self) -> str | None:
-        if not self.batches:
-            return None
-        return (
-            f"lost {self.items} {self.signal} in {self.batches} failed export(s) "
-            f"to {self.destination}"
-        )
-
-
-class ReportingSpanExporter(SpanExporter):
-    """Delegates to an exporter that can be replaced (fork) and counts spans it failed to send."""
-
-    def __init__(self, inner: SpanExporter, destination: str) -> None:
-        self.inner = inner
-        self.loss = _Loss("spans", destination)
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export(spans)
-        except Exception as error:  # an exporter must never take the program down
-            logger.debug("span export raised %r", error)
-            result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            self.loss.add(len(spans))
-        return result
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-
-def _count_points(data: MetricsData) -> int:
-    return sum(
-        len(metric.data.data_points)
-        for rm in data.resource_metrics
-        for sm in rm.scope_metrics
-        for metric in sm.metrics
-    )
-
-
-class ReportingMetricExporter(MetricExporter):
-    """The metric twin of :class:`ReportingSpanExporter`."""
-
-    def __init__(self, inner: MetricExporter, destination: str) -> None:
-        super().__init__(
-            preferred_temporality=inner._preferred_temporality,
-            preferred_aggregation=inner._preferred_aggregation,
-        )
-        self.inner = inner
-        self.loss = _Loss("metric points", destination)
-        self.closed = False
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        if self.closed:  # a reader revived by fork after shutdown: nothing to report
-            return MetricExportResult.FAILURE
-        try:
-            result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception as error:
-            logger.debug("metric export raised %r", error)
-            result = MetricExportResult.FAILURE
-        if result is not MetricExportResult.SUCCESS:
-            self.loss.add(_count_points(metrics_data))
-        return result
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self.closed = True
-        self.inner.shutdown(timeout_millis=timeout_millis)
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-
-def sdk_file(data_dir: Path, signal: str, start_ns: int) -> Path:
-    """``<data_dir>/sdk/<signal>.<host>.<pid>.<start_ns>.jsonl``: one file per process, signal."""
-    return data_dir / "sdk" / f"{signal}.{socket.gethostname()}.{os.getpid()}.{start_ns}.jsonl"
-
-
-def _file_exporters(settings: Settings, start_ns: int) -> tuple[Any, Any, dict[str, Path]]:
-    from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
-
-    files = {
-        c.SIGNAL_TRACES: sdk_file(settings.data_dir, c.SIGNAL_TRACES, start_ns),
-        c.SIGNAL_METRICS: sdk_file(settings.data_dir, c.SIGNAL_METRICS, start_ns),
-    }
-    try:
-        spans = FileSpanExporter(files[c.SIGNAL_TRACES])
-        metrics = FileMetricExporter(files[c.SIGNAL_METRICS])
-    except OSError as error:
-        raise ConfigError(f"data_dir ({c.ENV_DATA_DIR})", f"cannot open file: {error}") from None
-    return spans, metrics, files
-
-
-def _otlp_exporters(settings: Settings) -> tuple[Any, Any]:
-    timeout = settings.export_timeout
-    if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        spans = OTLPSpanExporter(endpoint=settings.endpoint, timeout=timeout)
-        metrics = OTLPMetricExporter(endpoint=settings.endpoint, timeout=timeout)
-    else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        base = settings.endpoint.rstrip("/") if settings.endpoint else None
-        spans = OTLPSpanExporter(endpoint=base and f"{base}/v1/traces", timeout=timeout)
-        metrics = OTLPMetricExporter(endpoint=base and f"{base}/v1/metrics", timeout=timeout)
-    return spans, metrics
-
-
-def _destination(exporter: Any, settings: Settings) -> str:
-    return f"{getattr(exporter, '_endpoint', settings.endpoint)} (OTLP {settings.protocol})"
 
 
 def build_resource(settings: Settings) -> Resource:
@@ -221,11 +88,7 @@ def build_resource(settings: Settings) -> Resource:
 
 def _env_parent_context() -> Context | None:
     """The trace context a parent handed us through TRACEPARENT/TRACESTATE, if any."""
-    carrier = {
-        key.lower(): os.environ[key]
-        for key in (c.ENV_TRACEPARENT, c.ENV_TRACESTATE)
-        if os.environ.get(key)
-    }
+    carrier = inherited_trace_carrier()
     if "traceparent" not in carrier:
         return None
     ctx = TraceContextTextMapPropagator().extract(carrier)
@@ -233,21 +96,17 @@ def _env_parent_context() -> Context | None:
 
 
 def _create_monitor(settings: Settings, meter: Any) -> Any:
-    """The resource sampler, when the monitor module is available and monitoring is wanted."""
+    """The resource sampler, when monitoring is wanted."""
     if not settings.monitor:
         return None
-    try:
-        from swarmscope.monitor import ResourceMonitor
-    except ModuleNotFoundError as error:
-        if error.name != "swarmscope.monitor":
-            raise
-        return None
+    from swarmscope.monitor.sampler import ResourceMonitor
+
     self_sampled = settings.monitored_by is None  # a parent samples our process otherwise
     monitor = ResourceMonitor(
         meter, interval=settings.sample_interval, system=self_sampled, python_runtime=True
     )
     if self_sampled:
-        monitor.watch(os.getpid(), agent_id=os.environ.get(c.ENV_AGENT_ID), descendants=False)
+        monitor.watch(os.getpid(), agent_id=inherited_agent()[0], descendants=False)
     monitor.start()
     return monitor
 
@@ -292,9 +151,7 @@ class Telemetry:
         except Exception as error:  # resource figures are a bonus; spans must still flow
             logger.warning("resource monitor unavailable, no process metrics: %r", error)
             self.monitor = None
-        from swarmscope.lifecycle import Session
-
-        self.session: Session = Session(self)
+        self.session = Session(self)
         self._closed = False
 
     # -- construction helpers --
@@ -304,12 +161,12 @@ class Telemetry:
         if self.settings.exporter == "none":
             return None, None
         if self.settings.exporter == "file":
-            spans, metrics, self.files = _file_exporters(self.settings, self.start_ns)
+            spans, metrics, self.files = file_exporters(self.settings, self.start_ns)
             to_spans = to_metrics = str(self.settings.data_dir / "sdk")
         else:
-            spans, metrics = _otlp_exporters(self.settings)
-            to_spans = _destination(spans, self.settings)
-            to_metrics = _destination(metrics, self.settings)
+            spans, metrics = otlp_exporters(self.settings)
+            to_spans = destination(spans, self.settings)
+            to_metrics = destination(metrics, self.settings)
         return (
             ReportingSpanExporter(spans, to_spans),
             ReportingMetricExporter(metrics, to_metrics),
@@ -345,7 +202,7 @@ class Telemetry:
         self.start_ns = time.time_ns()
         if self.settings.exporter == "file" and self._span_exporter and self._metric_exporter:
             old_spans, old_metrics = self._span_exporter.inner, self._metric_exporter.inner
-            spans, metrics, self.files = _file_exporters(self.settings, self.start_ns)
+            spans, metrics, self.files = file_exporters(self.settings, self.start_ns)
             self._span_exporter.inner, self._metric_exporter.inner = spans, metrics
             for old in (old_spans, old_metrics):  # closes only the child's copy of the fd
                 try:
@@ -354,7 +211,8 @@ class Telemetry:
                     pass
         self.session.after_fork_in_child()
         if self.monitor is not None:
-            _monitor_after_fork(self.monitor)
+            # the child samples itself only: the parent's agents are still the parent's to watch
+            self.monitor.after_fork_in_child()
         _register_multiprocessing_flush()
 
     # -- shutdown --
@@ -396,24 +254,6 @@ class Telemetry:
 
     def _shutdown_metrics(self) -> None:
         self.meter_provider.shutdown(timeout_millis=self.settings.export_timeout * 1000)
-
-
-def _monitor_after_fork(monitor: Any) -> None:
-    """The child samples itself only: the parent's agents are still the parent's to watch."""
-    reset = getattr(monitor, "after_fork_in_child", None)
-    if reset is not None:
-        reset()
-        return
-    # A lock held by the parent's sampler thread at fork time stays held forever in the child.
-    fresh = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
-    for name, value in list(vars(monitor).items()):
-        if type(value) in fresh:
-            setattr(monitor, name, fresh[type(value)]())
-    for pid in list(monitor.watched()):
-        monitor.unwatch(pid)
-    monitor.watch(os.getpid(), agent_id=os.environ.get(c.ENV_AGENT_ID), descendants=False)
-    monitor._thread = None  # the parent's sampler thread does not exist in the child
-    monitor.start()
 
 
 def _run_bounded(jobs: list[Callable[[], None]], timeout: float) -> bool:

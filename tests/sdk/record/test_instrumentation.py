@@ -173,7 +173,8 @@ def test_agent_pattern_and_redacted_command_lines(tmp_path: Path, data_dir: Path
 
 def test_uninstrument_restores_every_patched_attribute(data_dir: Path) -> None:
     import swarmscope
-    from swarmscope.instrumentation import SwarmscopeInstrumentor, _targets
+    from swarmscope.record.instrumentation import SwarmscopeInstrumentor
+    from swarmscope.record.patches import targets as _targets
 
     before = [(owner, name, owner.__dict__[name]) for owner, name, _ in _targets()]
     instrumentor = swarmscope.instrument()

@@ -1,44 +1,27 @@
-"""Auto-instrumentation: agent spawn and terminate for the ways Python starts processes.
+"""The patches behind the auto-instrumentation: where Python starts and reaps processes.
 
-``opentelemetry-instrument python app.py`` (through the ``opentelemetry_instrumentor`` entry
-point) or ``swarmscope.instrument()`` in code patches:
-
-* ``subprocess.Popen`` (and everything built on it: ``subprocess.run``, ``os.popen``, asyncio
-  subprocesses) — spawn in ``_execute_child``, exit where the status is collected
-  (``_handle_exitstatus``; asyncio's child watcher through ``_process_exited``);
-* ``multiprocessing`` processes with the fork, spawn and forkserver start methods, which also
-  covers ``concurrent.futures.ProcessPoolExecutor`` workers — spawn in ``BaseProcess.start``,
-  exit in the start methods' ``poll``.
-
-Every child gets a ``create_agent`` span (pid, parent pid, executable, command line when
-``SWARMSCOPE_RECORD_COMMAND_LINES=1``, redacted), is watched by the resource monitor, and gets a
-``terminate_agent`` span (exit code, signal, reason) when the program collects its status.
-Children receive the session id, their agent id and the ``create_agent`` span as TRACEPARENT in
-their environment; multiprocessing spawn/forkserver children re-initialise swarmscope while
-unpickling their process object, before the target runs, so their own spans land in the same
-session and trace. ``SWARMSCOPE_AGENT_PATTERN`` (a regex) limits which children count as
-agents: it is matched against the command line (Popen) or ``"<process name> <target>"``
-(multiprocessing).
-
-The instrumentor calls :func:`swarmscope.init` itself, so telemetry reaches the embedded
-default files (or OTLP when an endpoint is configured) without any other setup.
+Each wrapper records through :mod:`swarmscope.record.spans` (create_agent when a child starts,
+terminate_agent when the program collects its status) and hands the child the session's
+environment; :func:`targets` lists every (owner, attribute, wrapper) the instrumentor applies.
+A thread-local guard keeps swarmscope's own bookkeeping from being recorded.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import re
 import sys
 import threading
-from collections.abc import Collection
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from swarmscope import conventions as c
-from swarmscope import proctree as pt
+from swarmscope import settings as config
+from swarmscope.procfs import read_exe
+from swarmscope.record import spans
 
 _PATCH = threading.local()  # re-entrancy guard: our own bookkeeping must not be recorded
 _AGENTS: dict[int, Any] = {}  # pid -> swarmscope.Agent, until its exit is recorded
@@ -52,33 +35,19 @@ if hasattr(os, "register_at_fork"):
 # --- configuration ----------------------------------------------------------------------------
 
 
-_PATTERNS: dict[str, re.Pattern[str] | None] = {}
+_BAD_PATTERNS: set[str] = set()
 
 
 def _agent_pattern() -> re.Pattern[str] | None:
     """SWARMSCOPE_AGENT_PATTERN compiled; a bad one is reported once and ignored (every child
     counts), because failing here would break the program's own process starts."""
-    raw = os.environ.get(c.ENV_AGENT_PATTERN)
-    if not raw:
+    try:
+        return config.agent_pattern()
+    except config.ConfigError as error:
+        if str(error) not in _BAD_PATTERNS:
+            _BAD_PATTERNS.add(str(error))
+            logging.getLogger("swarmscope").warning("%s; recording every child process", error)
         return None
-    if raw not in _PATTERNS:
-        try:
-            _PATTERNS[raw] = re.compile(raw)
-        except re.error as exc:
-            import logging
-
-            logging.getLogger("swarmscope").warning(
-                "%s=%r is not a valid regular expression (%s); recording every child process",
-                c.ENV_AGENT_PATTERN,
-                raw,
-                exc,
-            )
-            _PATTERNS[raw] = None
-    return _PATTERNS[raw]
-
-
-def _record_command_lines() -> bool:
-    return os.environ.get(c.ENV_RECORD_COMMAND_LINES, "").strip().lower() in ("1", "true", "yes")
 
 
 def _own_cmdline() -> bytes:
@@ -89,7 +58,7 @@ def _own_cmdline() -> bytes:
         return b"\0".join(a.encode() for a in sys.argv)
 
 
-def _defer_init() -> bool:
+def defer_init() -> bool:
     """multiprocessing's own processes initialise later (or never): a spawn/forkserver child
     once its process object (carrying its agent identity) is unpickled; the forkserver and
     resource tracker helpers are no agents and record nothing."""
@@ -100,7 +69,7 @@ def _defer_init() -> bool:
 # --- the session ------------------------------------------------------------------------------
 
 
-def _session() -> Any:
+def start_session() -> Any:
     """Initialise swarmscope (idempotent) and mark this process's future children."""
     import swarmscope
 
@@ -122,6 +91,13 @@ def _set_env(key: str, value: str) -> None:
     os.environ[key] = value
 
 
+def forget() -> None:
+    """Undo what the patches left behind: agents awaiting their exit and the environment."""
+    with _AGENTS_LOCK:
+        _AGENTS.clear()
+    _restore_env()
+
+
 def _restore_env() -> None:
     for key, value in _SAVED_ENV.items():
         if value is None:
@@ -136,15 +112,15 @@ def _restore_env() -> None:
 
 def _begin(name: str) -> tuple[Any, Any, dict[str, str]]:
     """Open the create_agent span and build the child's environment before it starts."""
-    from swarmscope.lifecycle import Agent, child_env
+    from swarmscope.record.agent import Agent
 
-    sess = _session()
-    agent_id = pt.new_agent_id(name)
-    span = pt.start_create_span(sess.tracer, name, agent_id, context=sess.parent_context())
+    sess = start_session()
+    agent_id = spans.new_agent_id(name)
+    span = spans.start_create_agent(sess.tracer, name, agent_id, context=sess.parent_context())
     agent = Agent(
         sess, name, agent_id, c.AgentKind.PROCESS.value, span_context=span.get_span_context()
     )
-    return span, agent, child_env(agent)
+    return span, agent, sess.child_env(agent)
 
 
 def _started(span: Any, agent: Any, pid: int, argv: list[str] | None, executable: str | None):
@@ -152,12 +128,12 @@ def _started(span: Any, agent: Any, pid: int, argv: list[str] | None, executable
     sess = agent.session
     agent.pid = pid
     span.set_attributes(
-        pt.process_attributes(
+        spans.process_attributes(
             pid,
             parent_pid=os.getpid(),
             argv=argv,
             executable=executable,
-            record_command_line=_record_command_lines(),
+            record_command_line=sess.telemetry.settings.record_command_lines,
         )
     )
     span.end()
@@ -167,11 +143,7 @@ def _started(span: Any, agent: Any, pid: int, argv: list[str] | None, executable
 
 
 def _failed(span: Any, error: BaseException) -> None:
-    from opentelemetry.trace import Status, StatusCode
-
-    span.set_attribute(c.ERROR_TYPE, type(error).__qualname__)
-    span.record_exception(error)
-    span.set_status(Status(StatusCode.ERROR, f"{type(error).__qualname__}: {error}"))
+    spans.record_failure(span, error)
     span.end()
 
 
@@ -235,7 +207,7 @@ def _wrap_execute_child(original: Any) -> Any:
             _failed(span, error)
             raise
         with _Guard():
-            _started(span, agent, self.pid, argv, pt.read_exe(self.pid))
+            _started(span, agent, self.pid, argv, read_exe(self.pid))
         return result
 
     _execute_child.__wrapped__ = original  # type: ignore[attr-defined]
@@ -253,7 +225,7 @@ def _set_up_elsewhere(env: Any) -> bool:
         return False
     if isinstance(agent_id, bytes):
         agent_id = agent_id.decode(errors="replace")
-    return bool(agent_id) and agent_id != os.environ.get(c.ENV_AGENT_ID)
+    return bool(agent_id) and agent_id != config.inherited_agent()[0]
 
 
 def _wrap_handle_exitstatus(original: Any) -> Any:
@@ -292,18 +264,18 @@ class _ChildEnv(dict):
 
 def _restore_child_env(env: dict[str, str]) -> _ChildEnv:
     """Runs in a spawn/forkserver child while its process object is unpickled."""
+    import swarmscope
+
     _adopt(env)
-    instrumentor = SwarmscopeInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
-    _session()
+    swarmscope.instrument()  # idempotent; also starts the session
+    start_session()
     return _ChildEnv(env)
 
 
 def _adopt(env: dict[str, str]) -> None:
     """Become the agent described by ``env`` (forked children inherited the parent's identity)."""
     os.environ.update(env)
-    from swarmscope import telemetry
+    from swarmscope.record import telemetry
 
     tel = telemetry.current()
     if tel is None or tel.pid != os.getpid():
@@ -365,6 +337,26 @@ def _wrap_mp_bootstrap(original: Any) -> Any:
     return _bootstrap
 
 
+_FLUSH_REGISTERED = False
+
+
+def flush_multiprocessing_children() -> None:
+    """Have every multiprocessing child flush its telemetry at exit (registered once)."""
+    global _FLUSH_REGISTERED
+    if not _FLUSH_REGISTERED:
+        import multiprocessing.util as mp_util
+
+        mp_util.register_after_fork(_FLUSH_OWNER, _flush_at_mp_exit)
+        _FLUSH_REGISTERED = True
+
+
+class _FlushOwner:
+    """The (weak-referenceable) owner multiprocessing's after-fork registry keys hooks by."""
+
+
+_FLUSH_OWNER = _FlushOwner()
+
+
 def _flush_at_mp_exit(_owner: object) -> None:
     """multiprocessing's after-fork hook (fork, spawn and forkserver children alike): its
     children leave through os._exit after running multiprocessing's finalizers, and
@@ -404,10 +396,10 @@ def _wrap_mp_poll(original: Any) -> Any:
     return poll
 
 
-# --- the instrumentor -------------------------------------------------------------------------
+# --- what the instrumentor patches ------------------------------------------------------------
 
 
-def _targets() -> list[tuple[Any, str, Any]]:
+def targets() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, wrapper factory) for everything we patch."""
     import asyncio.base_subprocess
     import multiprocessing.forkserver
@@ -429,64 +421,3 @@ def _targets() -> list[tuple[Any, str, Any]]:
         (multiprocessing.forkserver.ForkServer, "ensure_running", _wrap_unmarked),
     ]
 
-
-class SwarmscopeInstrumentor(BaseInstrumentor):
-    """Records agent spawn/terminate for subprocess, multiprocessing and asyncio children."""
-
-    _originals: list[tuple[Any, str, Any]] = []
-    _after_fork_registered = False
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ()
-
-    def _instrument(self, **kwargs: Any) -> None:
-        for owner, name, wrap in _targets():
-            original = owner.__dict__[name]
-            self._originals.append((owner, name, original))
-            setattr(owner, name, wrap(original))
-        if not self._after_fork_registered:
-            import multiprocessing.util as mp_util
-
-            mp_util.register_after_fork(self, _flush_at_mp_exit)
-            type(self)._after_fork_registered = True
-        if not _defer_init():
-            _session()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        for owner, name, original in reversed(self._originals):
-            setattr(owner, name, original)
-        self._originals.clear()
-        with _AGENTS_LOCK:
-            _AGENTS.clear()
-        _restore_env()
-
-
-class SwarmscopeConfigurator:
-    """``opentelemetry_configurator`` entry point: with ``OTEL_PYTHON_CONFIGURATOR=swarmscope``
-    (or when no other configurator is installed) swarmscope's providers become the global ones,
-    so spans made through the plain OpenTelemetry API land in the session's files as well."""
-
-    def configure(self, **kwargs: Any) -> None:
-        # "configurator not loaded, swarmscope already loaded" is the intended outcome
-        import logging
-
-        logging.getLogger("opentelemetry.instrumentation.auto_instrumentation._load").addFilter(
-            lambda record: "swarmscope already loaded" not in record.getMessage()
-        )
-        if not _defer_init():
-            import swarmscope
-
-            swarmscope.init()
-
-
-def instrument(**kwargs: Any) -> SwarmscopeInstrumentor:
-    """``swarmscope.instrument()``: the same as running under ``opentelemetry-instrument``."""
-    instrumentor = SwarmscopeInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(**kwargs)
-    return instrumentor
-
-
-def uninstrument() -> None:
-    """Undo :func:`instrument`: every patched attribute is restored."""
-    SwarmscopeInstrumentor().uninstrument()

@@ -230,7 +230,7 @@ def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> Non
 
 
 def _events_available() -> bool:
-    from swarmscope.proctree import ProcConnector
+    from swarmscope.watch.tree import ProcConnector
 
     connector = ProcConnector.open()
     if connector is None:
@@ -330,5 +330,5 @@ def test_instrumented_python_program_reports_into_the_watchers_session_and_trace
     (work,) = by_operation(spans, c.Operation.INVOKE_AGENT)
     assert work.session_id == root.session_id
     assert work.trace_id == root.trace_id and work.parent_id == root.span_id
-    assert work.attrs[c.GEN_AI_AGENT_ID] == root.attrs[c.GEN_AI_AGENT_ID]
+    assert work.attrs[c.AGENT_INSTANCE_ID] == root.attrs[c.AGENT_INSTANCE_ID]
     assert work.file != root.file  # written by the program itself

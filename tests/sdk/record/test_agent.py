@@ -65,7 +65,7 @@ def test_spawn_task_terminate_spans(tel, data_dir: Path) -> None:
 
     assert create.kind == SPAN_KIND_INTERNAL
     assert create.attrs[c.GEN_AI_OPERATION_NAME] == "create_agent"
-    assert create.attrs[c.GEN_AI_AGENT_ID] == agent.id
+    assert create.attrs[c.AGENT_INSTANCE_ID] == agent.id
     assert create.attrs[c.GEN_AI_AGENT_NAME] == "coder"
     assert create.attrs[c.PROCESS_PID] == agent.pid
     assert create.attrs[c.PROCESS_PARENT_PID] == os.getpid()
@@ -81,7 +81,7 @@ def test_spawn_task_terminate_spans(tel, data_dir: Path) -> None:
     for task in tasks:
         assert task.parent_id == create.span_id
         assert task.attrs[c.GEN_AI_OPERATION_NAME] == "invoke_agent"
-        assert task.attrs[c.GEN_AI_AGENT_ID] == agent.id
+        assert task.attrs[c.AGENT_INSTANCE_ID] == agent.id
 
     assert terminate.parent_id == create.span_id
     assert terminate.attrs[c.PROCESS_PID] == agent.pid
@@ -159,7 +159,7 @@ def test_child_process_inherits_session_and_trace(tel, data_dir: Path) -> None:
     assert work.resource[c.SESSION_ID] == tel.session_id
     assert (work.trace_id, work.parent_id) == (create.trace_id, create.span_id)
     assert nested.parent_id == work.span_id
-    assert work.attrs[c.GEN_AI_AGENT_ID] == agent.id
+    assert work.attrs[c.AGENT_INSTANCE_ID] == agent.id
 
 
 def test_thread_agent_and_session_tasks(tel, data_dir: Path) -> None:
@@ -184,7 +184,7 @@ def test_thread_agent_and_session_tasks(tel, data_dir: Path) -> None:
     session_task = next(
         s for s in found if s.attrs.get(c.TASK_NAME, "").endswith("outside_any_agent")
     )
-    assert session_task.attrs[c.GEN_AI_AGENT_ID] == tel.session_id
+    assert session_task.attrs[c.AGENT_INSTANCE_ID] == tel.session_id
 
 
 def test_register_existing_pid(tel, data_dir: Path) -> None:
@@ -234,11 +234,11 @@ def test_shutdown_audits_orphans_and_zombies(tel, data_dir: Path) -> None:
     events = {attrs[c.PROCESS_PID]: (name, attrs) for name, attrs in audit.events}
     name, orphan = events[orphan_pid]
     assert name == c.EVENT_ORPHAN
-    assert orphan[c.GEN_AI_AGENT_ID] == leaky.id
+    assert orphan[c.AGENT_INSTANCE_ID] == leaky.id
     assert orphan[c.PROCESS_PARENT_PID] != leaky.pid  # reparented: found by its environment
     assert orphan[c.PROCESS_AGE] >= 0
     name, zombie = events[quitter.pid]
-    assert name == c.EVENT_ZOMBIE and zombie[c.GEN_AI_AGENT_ID] == quitter.id
+    assert name == c.EVENT_ZOMBIE and zombie[c.AGENT_INSTANCE_ID] == quitter.id
     assert audit.status_code == STATUS_ERROR
 
 
@@ -340,7 +340,7 @@ def test_parent_samples_its_agents_and_children_only_report_their_runtime(
     (parent_file,) = [p for p in sdk_files(data_dir, "metrics") if f".{os.getpid()}." in p.name]
     (child_file,) = [p for p in sdk_files(data_dir, "metrics") if f".{agent.pid}." in p.name]
     parent_rss = metric_points(parent_file, c.PROCESS_MEMORY_USAGE)
-    assert {c.PROCESS_PID: agent.pid, c.GEN_AI_AGENT_ID: agent.id}.items() <= next(
+    assert {c.PROCESS_PID: agent.pid, c.AGENT_INSTANCE_ID: agent.id}.items() <= next(
         p for p in parent_rss if p.get(c.PROCESS_PID) == agent.pid
     ).items()
     assert metric_points(child_file, c.PROCESS_MEMORY_USAGE) == []  # the parent samples it

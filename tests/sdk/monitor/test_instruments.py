@@ -23,8 +23,8 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 from swarmscope import conventions as c
-from swarmscope.gcmetrics import GcMetrics
-from swarmscope.monitor import ResourceMonitor
+from swarmscope.monitor.cpython import GcMetrics
+from swarmscope.monitor.sampler import ResourceMonitor
 
 PROCESS_METRICS = [
     c.PROCESS_MEMORY_USAGE,
@@ -109,7 +109,7 @@ def test_every_metric_with_its_unit_kind_and_attributes(sleeper: subprocess.Pope
         for name in PROCESS_METRICS:
             [point, *more] = metrics[name].data.data_points
             assert point.attributes[c.PROCESS_PID] == sleeper.pid
-            assert point.attributes[c.GEN_AI_AGENT_ID] == "agent-7"
+            assert point.attributes[c.AGENT_INSTANCE_ID] == "agent-7"
         modes = {p.attributes[c.CPU_MODE] for p in metrics[c.PROCESS_CPU_TIME].data.data_points}
         assert modes == {"user", "system"}
         switch_types = {
@@ -166,7 +166,7 @@ def test_gc_counters_move_with_forced_collections() -> None:
     after = gc_points(reader, c.GC_COLLECTIONS)
     assert after[2].value - before[2].value >= 5
     assert gc_points(reader, c.GC_COLLECTED_OBJECTS)[2].value - collected_before >= 5
-    assert after[2].attributes[c.GEN_AI_AGENT_ID] == "gc-agent"
+    assert after[2].attributes[c.AGENT_INSTANCE_ID] == "gc-agent"
     assert after[2].attributes[c.PROCESS_PID] > 0
     heap = collect(reader)[c.HEAP_ALLOCATED_BLOCKS].data.data_points[0].value
     assert heap > 1000
@@ -221,9 +221,9 @@ def test_otlp_json_lines_file(sleeper: subprocess.Popen, tmp_path: Path) -> None
                     body = metric.get("sum") or metric.get("gauge") or {}
                     for point in body.get("dataPoints", []):
                         attrs = {a["key"]: a["value"] for a in point.get("attributes", [])}
-                        if c.PROCESS_PID in attrs and c.GEN_AI_AGENT_ID in attrs:
+                        if c.PROCESS_PID in attrs and c.AGENT_INSTANCE_ID in attrs:
                             pids.add(int(attrs[c.PROCESS_PID]["intValue"]))
-                            assert attrs[c.GEN_AI_AGENT_ID] == {"stringValue": "filed"}
+                            assert attrs[c.AGENT_INSTANCE_ID] == {"stringValue": "filed"}
     assert {name: seen.get(name) for name in PROCESS_METRICS} == {
         name: c.UNITS[name] for name in PROCESS_METRICS
     }

@@ -2,9 +2,10 @@
 descendants and the system, and publishes the figures as OpenTelemetry metrics.
 
 Design: each round (every ``interval`` seconds, which is also the metric export interval)
-refreshes one process table shared by all watched agents (parents, states; see ``procinfo``)
-and does one psutil ``oneshot()`` pass per sampled process, and stores the result as a
-snapshot. The observable instruments' callbacks only read the latest snapshot, so an export
+refreshes one process table shared by all watched agents (parents, states; see
+:mod:`swarmscope.procfs`), does one psutil ``oneshot()`` pass per sampled process and stores the
+result as a snapshot. The instruments (:mod:`swarmscope.monitor.instruments`) only read the
+latest snapshot, so an export
 never touches ``/proc``. When the sampler thread is not running, the first callback of a
 collection takes a fresh round itself.
 
@@ -20,39 +21,23 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import psutil
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from swarmscope import procinfo
+from opentelemetry.metrics import Meter
+from swarmscope import procfs
+from swarmscope import settings as config
 from swarmscope.conventions import (
+    AGENT_INSTANCE_ID,
     CONTEXT_SWITCH_TYPE,
     CPU_MODE,
-    ENV_AGENT_ID,
-    GEN_AI_AGENT_ID,
-    PROCESS_CONTEXT_SWITCHES,
-    PROCESS_CPU_TIME,
-    PROCESS_CPU_UTILIZATION,
-    PROCESS_FD_COUNT,
-    PROCESS_MEMORY_USAGE,
-    PROCESS_MEMORY_VIRTUAL,
     PROCESS_PID,
-    PROCESS_STATE,
-    PROCESS_THREAD_COUNT,
-    SYSTEM_LOAD_1M,
-    SYSTEM_LOAD_5M,
-    SYSTEM_LOAD_15M,
-    SYSTEM_MEMORY_STATE,
-    SYSTEM_MEMORY_USAGE,
-    SYSTEM_MEMORY_UTILIZATION,
-    SYSTEM_PROCESS_COUNT,
-    UNITS,
     ContextSwitchType,
     CpuMode,
     SystemMemoryState,
 )
-from swarmscope.gcmetrics import GcMetrics
+from swarmscope.monitor.cpython import GcMetrics
+from swarmscope.monitor.instruments import create_instruments
 
 log = logging.getLogger("swarmscope.monitor")
 
@@ -91,7 +76,9 @@ class ProcessSample:
     vms: int = 0
     cpu_user: float = 0.0
     cpu_system: float = 0.0
-    cpu_utilization: float = 0.0
+    cpu_utilization: float = 0.0  # both modes
+    cpu_utilization_user: float = 0.0
+    cpu_utilization_system: float = 0.0
     threads: int = 0
     fds: int = 0
     ctx_voluntary: int = 0
@@ -110,14 +97,14 @@ class _Member:
     """A process sampled on behalf of a watched root; keeps what the next round needs."""
 
     __slots__ = ("pid", "start", "root", "proc", "attrs", "user", "system", "voluntary",
-                 "involuntary", "prev_cpu", "prev_wall")  # fmt: skip
+                 "involuntary", "prev_cpu", "prev_wall", "prev_user", "prev_system")  # fmt: skip
 
-    def __init__(self, pid: int, start: float, root: WatchedProcess) -> None:
+    def __init__(self, pid: int, start: int, root: WatchedProcess) -> None:
         self.pid, self.start, self.root = pid, start, root
         self.proc = psutil.Process(pid)
         base: dict[str, str | int] = {PROCESS_PID: pid}
         if root.agent_id:
-            base[GEN_AI_AGENT_ID] = root.agent_id
+            base[AGENT_INSTANCE_ID] = root.agent_id
         # Attribute sets are built once per process, not once per point.
         self.attrs = base
         self.user = {**base, CPU_MODE: str(CpuMode.USER)}
@@ -126,6 +113,7 @@ class _Member:
         self.involuntary = {**base, CONTEXT_SWITCH_TYPE: str(ContextSwitchType.INVOLUNTARY)}
         self.prev_cpu: float | None = None
         self.prev_wall = 0.0
+        self.prev_user = self.prev_system = 0.0
 
 
 class ResourceMonitor:
@@ -147,10 +135,10 @@ class ResourceMonitor:
         self._lock = threading.Lock()  # guards _roots
         self._round_lock = threading.Lock()  # one round at a time
         self._roots: dict[int, WatchedProcess] = {}
-        self._table = procinfo.ProcessTable()
+        self._table = procfs.ProcessTable()
         self._members: dict[int, _Member] = {}
         self._noted: set[tuple[int | str, float, str]] = set()
-        self._denied: set[tuple[int, float]] = set()
+        self._denied: set[tuple[int, int]] = set()  # (pid, start ticks)
         self._snapshot: list[tuple[ProcessSample, _Member]] = []
         self._zombies: list[ProcessSample] = []
         self._system: _SystemSample | None = None
@@ -159,7 +147,7 @@ class ResourceMonitor:
         self.rounds = 0
         self.cpu_seconds = 0.0  # CPU time spent in sampling rounds (any thread)
         self.gc = GcMetrics(meter) if python_runtime else None
-        self._create_instruments(meter)
+        create_instruments(meter, self, system=system)
 
     # --- registration --------------------------------------------------------------------------
     def watch(
@@ -237,13 +225,13 @@ class ResourceMonitor:
         self._thread = None
         self._roots, self._members, self._snapshot, self._zombies = {}, {}, [], []
         self._noted, self._denied = set(), set()
-        self._table = procinfo.ProcessTable()
+        self._table = procfs.ProcessTable()
         self._system = None
         self.rounds, self.cpu_seconds = 0, 0.0
         if self.gc is not None:
             self.gc.after_fork_in_child()
         if own is not None:
-            self.watch(os.getpid(), agent_id=os.environ.get(ENV_AGENT_ID), descendants=False)
+            self.watch(os.getpid(), agent_id=config.inherited_agent()[0], descendants=False)
         if was_running:
             self.start()
 
@@ -289,7 +277,7 @@ class ResourceMonitor:
             return samples
 
     def _sample_processes(
-        self, roots: list[WatchedProcess], table: dict[int, procinfo.ProcEntry]
+        self, roots: list[WatchedProcess], table: dict[int, procfs.ProcStat]
     ) -> list[ProcessSample]:
         members = self._membership(roots, table)
         samples: list[ProcessSample] = []
@@ -314,7 +302,7 @@ class ResourceMonitor:
             entry = table.get(root.pid)
             if root.pid in status:
                 root.status = status[root.pid]
-            elif entry is not None and (root.pid, entry.start) in self._denied:
+            elif entry is not None and (root.pid, entry.start_ticks) in self._denied:
                 root.status = DENIED
             elif root.status != GONE:
                 root.status = GONE
@@ -333,7 +321,7 @@ class ResourceMonitor:
         return ProcessSample(root.pid, root.pid, root.agent_id, GONE)
 
     def _membership(
-        self, roots: list[WatchedProcess], table: dict[int, procinfo.ProcEntry]
+        self, roots: list[WatchedProcess], table: dict[int, procfs.ProcStat]
     ) -> dict[int, _Member]:
         """Who is sampled this round, attributed to the nearest watched ancestor.
 
@@ -342,21 +330,21 @@ class ResourceMonitor:
         agent that started it.
         """
         root_pids = {r.pid for r in roots}
-        children = procinfo.children_map(table) if any(r.descendants for r in roots) else {}
+        children = procfs.children_map(table) if any(r.descendants for r in roots) else {}
         previous = self._members
         members: dict[int, _Member] = {}
         self._denied = {key for key in self._denied if _alive(table, *key)}
 
         def claim(pid: int, root: WatchedProcess) -> bool:
             entry = table.get(pid)
-            if entry is None or pid in members or (pid, entry.start) in self._denied:
+            if entry is None or pid in members or (pid, entry.start_ticks) in self._denied:
                 return False
             old = previous.get(pid)
-            if old is not None and old.start == entry.start and old.root is root:
+            if old is not None and old.start == entry.start_ticks and old.root is root:
                 members[pid] = old
                 return True
             try:
-                members[pid] = _Member(pid, entry.start, root)
+                members[pid] = _Member(pid, entry.start_ticks, root)
             except psutil.Error:  # exited (or hidden) since the scan
                 return False
             return True
@@ -409,20 +397,21 @@ class ResourceMonitor:
         if member.prev_cpu is None:
             # First sight: the average since the process started (psutil's first cpu_percent()
             # would be a meaningless 0).
-            try:
-                elapsed = time.time() - proc.create_time()
-            except psutil.Error:
-                elapsed = 0.0
-            busy = total
+            elapsed = time.time() - procfs.ticks_to_time(member.start)
+            busy_user, busy_system = cpu.user, cpu.system
         else:
             elapsed = now - member.prev_wall
-            busy = total - member.prev_cpu
+            busy_user, busy_system = cpu.user - member.prev_user, cpu.system - member.prev_system
         member.prev_cpu, member.prev_wall = total, now
-        utilization = busy / elapsed / self._cpu_count if elapsed > 0 else 0.0
+        member.prev_user, member.prev_system = cpu.user, cpu.system
+        # per mode, as process.cpu.utilization's cpu.mode wants: Δcpu_mode / Δwall / cpu count
+        scale = 1.0 / elapsed / self._cpu_count if elapsed > 0 else 0.0
+        user, system = _share(busy_user * scale), _share(busy_system * scale)
         return ProcessSample(
             member.pid, member.root.pid, member.root.agent_id, RUNNING, ppid,
             rss=mem.rss, vms=mem.vms, cpu_user=cpu.user, cpu_system=cpu.system,
-            cpu_utilization=min(max(utilization, 0.0), 1.0), threads=threads, fds=fds,
+            cpu_utilization=_share(user + system), cpu_utilization_user=user,
+            cpu_utilization_system=system, threads=threads, fds=fds,
             ctx_voluntary=ctx.voluntary, ctx_involuntary=ctx.involuntary,
         )  # fmt: skip
 
@@ -437,7 +426,7 @@ class ResourceMonitor:
                       member.pid, member.root.agent_id, member.root.pid, status)  # fmt: skip
         return ProcessSample(member.pid, member.root.pid, member.root.agent_id, status, ppid)
 
-    def _sample_system(self, table: dict[int, procinfo.ProcEntry]) -> _SystemSample | None:
+    def _sample_system(self, table: dict[int, procfs.ProcStat]) -> _SystemSample | None:
         try:
             vm = psutil.virtual_memory()
             load = os.getloadavg()
@@ -450,114 +439,29 @@ class ResourceMonitor:
             str(SystemMemoryState.CACHED): getattr(vm, "cached", 0),
             str(SystemMemoryState.BUFFERS): getattr(vm, "buffers", 0),
         }
-        return _SystemSample(memory, vm.total, load, procinfo.state_counts(table))
+        return _SystemSample(memory, vm.total, load, procfs.state_counts(table))
 
-    # --- instruments ---------------------------------------------------------------------------
-    def _create_instruments(self, meter: Meter) -> None:
-        def unit(name: str) -> dict[str, str]:
-            return {"unit": UNITS[name]}
-
-        # Registration order matters: the first process callback refreshes a stale snapshot.
-        meter.create_observable_up_down_counter(
-            PROCESS_MEMORY_USAGE, [self._observe_rss], description="Resident set size",
-            **unit(PROCESS_MEMORY_USAGE))  # fmt: skip
-        meter.create_observable_up_down_counter(
-            PROCESS_MEMORY_VIRTUAL, [self._observe_vms], description="Virtual memory size",
-            **unit(PROCESS_MEMORY_VIRTUAL))  # fmt: skip
-        meter.create_observable_counter(
-            PROCESS_CPU_TIME, [self._observe_cpu_time], description="CPU time by mode",
-            **unit(PROCESS_CPU_TIME))  # fmt: skip
-        meter.create_observable_gauge(
-            PROCESS_CPU_UTILIZATION, [self._observe_cpu_util],
-            description="CPU time per wall time per CPU since the previous sample",
-            **unit(PROCESS_CPU_UTILIZATION))  # fmt: skip
-        meter.create_observable_up_down_counter(
-            PROCESS_THREAD_COUNT, [self._observe_threads], description="Threads",
-            **unit(PROCESS_THREAD_COUNT))  # fmt: skip
-        meter.create_observable_up_down_counter(
-            PROCESS_FD_COUNT, [self._observe_fds], description="Open file descriptors",
-            **unit(PROCESS_FD_COUNT))  # fmt: skip
-        meter.create_observable_counter(
-            PROCESS_CONTEXT_SWITCHES, [self._observe_ctx], description="Context switches by type",
-            **unit(PROCESS_CONTEXT_SWITCHES))  # fmt: skip
-        if not self._system_enabled:
-            return
-        meter.create_observable_up_down_counter(
-            SYSTEM_MEMORY_USAGE, [self._observe_sys_memory], description="Memory by state",
-            **unit(SYSTEM_MEMORY_USAGE))  # fmt: skip
-        meter.create_observable_gauge(
-            SYSTEM_MEMORY_UTILIZATION, [self._observe_sys_memory_util],
-            description="Share of memory by state", **unit(SYSTEM_MEMORY_UTILIZATION))  # fmt: skip
-        for index, name in enumerate((SYSTEM_LOAD_1M, SYSTEM_LOAD_5M, SYSTEM_LOAD_15M)):
-            meter.create_observable_gauge(
-                name, [self._load_callback(index)], description="Load average", **unit(name)
-            )
-        meter.create_observable_up_down_counter(
-            SYSTEM_PROCESS_COUNT, [self._observe_process_count],
-            description="Processes by state", **unit(SYSTEM_PROCESS_COUNT))  # fmt: skip
-
-    def _current(self) -> list[tuple[ProcessSample, _Member]]:
-        # Without the background thread, a collection samples for itself.
+    # --- what the instruments read --------------------------------------------------------------
+    def current(self) -> list[tuple[ProcessSample, _Member]]:
+        """The latest round's (sample, member) pairs; without the background thread, a
+        collection samples for itself first."""
         if not self.running:
             self._safe_round()
         return self._snapshot
 
-    def _observe_rss(self, _o: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.rss, m.attrs) for s, m in self._current()]
+    def latest(self) -> list[tuple[ProcessSample, _Member]]:
+        """The latest round's (sample, member) pairs, as they are."""
+        return self._snapshot
 
-    def _observe_vms(self, _o: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.vms, m.attrs) for s, m in self._snapshot]
-
-    def _observe_cpu_time(self, _o: CallbackOptions) -> Iterable[Observation]:
-        out = []
-        for s, m in self._snapshot:
-            out.append(Observation(s.cpu_user, m.user))
-            out.append(Observation(s.cpu_system, m.system))
-        return out
-
-    def _observe_cpu_util(self, _o: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.cpu_utilization, m.attrs) for s, m in self._snapshot]
-
-    def _observe_threads(self, _o: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.threads, m.attrs) for s, m in self._snapshot]
-
-    def _observe_fds(self, _o: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.fds, m.attrs) for s, m in self._snapshot]
-
-    def _observe_ctx(self, _o: CallbackOptions) -> Iterable[Observation]:
-        out = []
-        for s, m in self._snapshot:
-            out.append(Observation(s.ctx_voluntary, m.voluntary))
-            out.append(Observation(s.ctx_involuntary, m.involuntary))
-        return out
-
-    def _observe_sys_memory(self, _o: CallbackOptions) -> Iterable[Observation]:
-        sys_ = self._system
-        if sys_ is None:
-            return []
-        return [Observation(v, {SYSTEM_MEMORY_STATE: k}) for k, v in sys_.memory.items()]
-
-    def _observe_sys_memory_util(self, _o: CallbackOptions) -> Iterable[Observation]:
-        sys_ = self._system
-        if sys_ is None or not sys_.memory_total:
-            return []
-        total = sys_.memory_total
-        return [Observation(v / total, {SYSTEM_MEMORY_STATE: k}) for k, v in sys_.memory.items()]
-
-    def _load_callback(self, index: int):
-        def observe(_o: CallbackOptions) -> Iterable[Observation]:
-            sys_ = self._system
-            return [] if sys_ is None else [Observation(sys_.load[index])]
-
-        return observe
-
-    def _observe_process_count(self, _o: CallbackOptions) -> Iterable[Observation]:
-        sys_ = self._system
-        if sys_ is None:
-            return []
-        return [Observation(n, {PROCESS_STATE: k}) for k, n in sys_.process_counts.items()]
+    @property
+    def system_sample(self) -> _SystemSample | None:
+        return self._system
 
 
-def _alive(table: dict[int, procinfo.ProcEntry], pid: int, start: float) -> bool:
+def _share(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+def _alive(table: dict[int, procfs.ProcStat], pid: int, start_ticks: int) -> bool:
     entry = table.get(pid)
-    return entry is not None and entry.start == start
+    return entry is not None and entry.start_ticks == start_ticks

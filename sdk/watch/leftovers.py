@@ -1,0 +1,98 @@
+"""Processes a session left behind: orphans still alive and zombies never reaped.
+
+Hooks cannot be trusted to report their own leaks, so this looks at the system itself: every
+live process whose environment carries the session's ``SWARMSCOPE_SESSION_ID`` (found even
+after it was reparented to init) is an orphan, and every descendant of ours that exited but was
+never reaped is a zombie. The ``audit_cleanup`` span that records them is built by
+:func:`swarmscope.record.spans.emit_cleanup_audit`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from swarmscope import conventions as c
+from swarmscope import procfs
+from swarmscope.procfs import ProcStat
+from swarmscope.redact import redact_command_line
+
+_SLACK_S = 2.0  # start times are rounded to ticks; processes started just before still count
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A process still present after its session (or its agent) ended."""
+
+    pid: int
+    parent_pid: int
+    zombie: bool
+    executable_name: str
+    command_line: str | None
+    agent_id: str | None
+    age_s: float
+
+    def event_attributes(self) -> dict[str, Any]:
+        """Attributes of its ``swarm.process.orphan`` / ``swarm.process.zombie`` span event."""
+        attributes: dict[str, Any] = {
+            c.PROCESS_PID: self.pid,
+            c.PROCESS_PARENT_PID: self.parent_pid,
+            c.PROCESS_EXECUTABLE_NAME: self.executable_name,
+            c.PROCESS_AGE: round(self.age_s, 3),
+        }
+        if self.command_line:
+            attributes[c.PROCESS_COMMAND_LINE] = self.command_line
+        if self.agent_id:
+            attributes[c.AGENT_INSTANCE_ID] = self.agent_id
+        return attributes
+
+
+def describe(
+    stat: ProcStat, *, agent_id: str | None = None, record_command_line: bool = False
+) -> Leftover:
+    """A left-over process from its stat (command line only when enabled, and redacted)."""
+    argv = [] if stat.is_zombie else procfs.read_cmdline(stat.pid)
+    return Leftover(
+        pid=stat.pid,
+        parent_pid=stat.ppid,
+        zombie=stat.is_zombie,
+        executable_name=os.path.basename(argv[0]) if argv else stat.comm,
+        command_line=redact_command_line(argv) if record_command_line and argv else None,
+        agent_id=agent_id,
+        age_s=max(0.0, time.time() - stat.create_time),
+    )
+
+
+def find_leftovers(
+    session_id: str,
+    since: float,
+    exclude: set[int] | None = None,
+    *,
+    record_command_line: bool = False,
+) -> list[Leftover]:
+    """Live processes of this user carrying ``session_id`` in their environment, plus our
+    unreaped descendants.
+
+    ``since`` (epoch seconds) skips older processes cheaply, before reading any environment.
+    """
+    exclude = (exclude or set()) | {os.getpid()}
+    table = procfs.scan()
+    uid = os.getuid()
+    oldest = since - _SLACK_S
+    found: dict[int, Leftover] = {}
+    for pid, stat in table.items():
+        if pid in exclude or stat.is_zombie or stat.create_time < oldest:
+            continue  # a zombie's environment is gone; zombies are found as descendants below
+        if procfs.read_uid(pid) != uid:
+            continue
+        env = procfs.read_environ(pid)
+        if env is not None and env.get(c.ENV_SESSION_ID) == session_id:
+            found[pid] = describe(
+                stat, agent_id=env.get(c.ENV_AGENT_ID), record_command_line=record_command_line
+            )
+    for stat in procfs.descendants(os.getpid(), table):
+        if stat.is_zombie and stat.pid not in exclude:
+            found[stat.pid] = describe(stat)
+    return sorted(found.values(), key=lambda item: item.pid)
