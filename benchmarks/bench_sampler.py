@@ -30,8 +30,8 @@ from opentelemetry.exporter.otlp.json.file import FileMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from perfdoc import replace_section
-from swarmscope import procinfo
-from swarmscope.monitor import ResourceMonitor
+from swarmscope import procfs
+from swarmscope.monitor.sampler import ResourceMonitor
 
 HEADING = "## Resource sampler"
 
@@ -59,7 +59,7 @@ def per_process_cost(children: list[subprocess.Popen], rounds: int) -> dict[str,
         mon.watch(child.pid)
         mon_system.watch(child.pid)
     procs = [psutil.Process(c.pid) for c in children]
-    table = procinfo.ProcessTable()
+    table = procfs.ProcessTable()
     contenders = {
         "sampler": mon.sample_once,
         "psutil_oneshot": lambda: bare_psutil(procs, True),
@@ -136,7 +136,7 @@ def main() -> int:
         time.sleep(0.5)  # let every child exec `sleep`
         cost = per_process_cost(children, args.rounds)
         share = cpu_share(children, args.seconds)
-        table_size = len(procinfo.scan())
+        table_size = len(procfs.scan())
     finally:
         for child in children:
             child.kill()

@@ -24,8 +24,8 @@ from pathlib import Path
 import psutil
 from opentelemetry.trace import NoOpTracer
 from perfdoc import replace_section
-from swarmscope.proctree import ProcConnector
-from swarmscope.watcher import STAT_EVERY, Watcher
+from swarmscope.watch.tree import ProcConnector
+from swarmscope.watch.watcher import STAT_EVERY, Watcher
 
 ROOT = Path(__file__).resolve().parent.parent
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
@@ -67,7 +67,7 @@ def _psutil_floor(pids: list[int], seconds: float) -> float:
 def scan_cost(pids: list[int], stat_every: int, rounds: int = 200) -> float:
     """CPU seconds of one /proc scan of a tree holding ``pids`` (plus this process), with
     members' stat files re-read every ``stat_every`` scans."""
-    from swarmscope.proctree import TreeTracker
+    from swarmscope.watch.tree import TreeTracker
 
     tracker = TreeTracker(roots=[os.getpid()], session_id=f"bench-{os.getpid()}")
     tracker.stat_every = stat_every

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmscope import conventions as c
 from swarmscope import procfs
 from swarmscope.procfs import ProcStat
 from swarmscope.redact import redact_command_line
+
+if TYPE_CHECKING:
+    from swarmscope.watch.tree import Member
 
 _SLACK_S = 2.0  # start times are rounded to ticks; processes started just before still count
 
@@ -96,3 +100,27 @@ def find_leftovers(
         if stat.is_zombie and stat.pid not in exclude:
             found[stat.pid] = describe(stat)
     return sorted(found.values(), key=lambda item: item.pid)
+
+
+def left_in_tree(
+    members: Mapping[tuple[int, int], Member],
+    agent_ids: Mapping[tuple[int, int], str],
+    *,
+    running_root: int | None = None,
+    record_command_line: bool = False,
+) -> dict[int, Leftover]:
+    """Orphans (alive) and zombies (exited, unreaped) among everything a watched tree ever
+    held, by pid; ``running_root`` is a root still alive that is not left behind."""
+    found: dict[int, Leftover] = {}
+    for key, member in members.items():
+        if member.exited and not member.zombie:
+            continue
+        stat = procfs.read_stat(member.stat.pid)
+        if stat is None or stat.key != key:
+            continue  # gone, or the pid belongs to another process now
+        if stat.pid == running_root and not stat.is_zombie:
+            continue
+        found[stat.pid] = describe(
+            stat, agent_id=agent_ids.get(key), record_command_line=record_command_line
+        )
+    return found

@@ -74,6 +74,18 @@ function env(name) {
   return value === undefined || value === '' ? null : value;
 }
 
+/**
+ * Node replaces process.abort in worker threads (it is unavailable there). Its name answers for
+ * free; require('worker_threads') would load the stream modules (~3 ms) into every process, so
+ * it is asked only when a Node version names the function otherwise.
+ */
+function isWorkerThread() {
+  var name = process.abort && process.abort.name;
+  if (name === 'abort') return false;
+  if (name === 'unavailableInWorker') return true;
+  return !require('worker_threads').isMainThread;
+}
+
 function nodeSupported() {
   var parts = String(process.versions && process.versions.node).split('.').map(Number);
   if (parts[0] !== MIN_NODE[0]) return parts[0] > MIN_NODE[0];
@@ -181,24 +193,42 @@ function sum(name, unit, description, monotonic, points) {
 
 // --- the recorder -----------------------------------------------------------------------------
 
-function Recorder(target, modules) {
+/**
+ * Construction only notes the start: requiring v8 / perf_hooks / worker_threads and starting
+ * the monitors costs ~4 ms, so begin() does it off the start path (first timer tick, or the
+ * first export of a process that exits sooner).
+ */
+function Recorder(target) {
   this.target = target;
-  this.v8 = modules.v8;
-  this.perf = modules.perf;
   this.startHr = process.hrtime.bigint();
   this.startNs = (BigInt(Date.now()) * BigInt(1000000)).toString();
   this.pointAttrs = basePointAttributes();
   this.gc = {}; // v8js.gc.type -> cumulative histogram
-  this.gcKinds = gcKinds(modules.perf.constants);
   this.knownResources = {};
-  this.resource = null; // built at the first export: keeps the start cheap
+  this.resource = null; // built at the first export
   this.fd = null;
+  this.begun = false;
   this.stopped = false;
-  this.delay = modules.perf.monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  this.delay.enable();
-  this.lastElu = modules.perf.performance.eventLoopUtilization();
-  this.observer = this.observeGc();
+  this.delay = null;
+  this.observer = null;
 }
+
+/** Load the modules and start the monitors; false when this turns out to be a worker thread. */
+Recorder.prototype.begin = function (monitors) {
+  if (!this.begun) {
+    this.begun = true;
+    this.v8 = require('v8');
+    this.perf = require('perf_hooks');
+    this.gcKinds = gcKinds(this.perf.constants);
+    this.lastElu = this.perf.performance.eventLoopUtilization();
+  }
+  if (monitors && !this.delay && !this.stopped) {
+    this.delay = this.perf.monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+    this.delay.enable();
+    this.observer = this.observeGc();
+  }
+  return !this.stopped;
+};
 
 function basePointAttributes() {
   var attrs = {};
@@ -258,7 +288,8 @@ function addToHistogram(histograms, kind, value) {
 
 /** Every metric of one export; `final` when the process is exiting. */
 Recorder.prototype.collect = function (final) {
-  if (final && typeof this.observer.takeRecords === 'function') this.recordGc(this.observer.takeRecords());
+  var observer = this.observer;
+  if (final && observer && typeof observer.takeRecords === 'function') this.recordGc(observer.takeRecords());
   var time = this.nowNs();
   return this.heapMetrics(time)
     .concat(this.gcMetric(time))
@@ -324,7 +355,7 @@ Recorder.prototype.gcMetric = function (time) {
 /** Event-loop delay since the previous export, in seconds, as the official reports it. */
 Recorder.prototype.loopDelayMetrics = function (time) {
   var h = this.delay;
-  if (h.count < MIN_LOOP_DELAY_SAMPLES) return [];
+  if (!h || h.count < MIN_LOOP_DELAY_SAMPLES) return [];
   var self = this;
   var figures = [
     ['min', h.min, 'minimum'], ['max', h.max, 'maximum'], ['mean', h.mean, 'mean'],
@@ -387,7 +418,6 @@ Recorder.prototype.document = function (metrics) {
 };
 
 function resourceAttributes() {
-  var os = require('os');
   var attrs = {};
   keyValues(env('OTEL_RESOURCE_ATTRIBUTES')).forEach(function (kv) { attrs[kv[0]] = kv[1]; });
   attrs['service.name'] = env('OTEL_SERVICE_NAME') || scriptName();
@@ -397,9 +427,24 @@ function resourceAttributes() {
   attrs['process.parent_pid'] = process.ppid;
   attrs['process.runtime.name'] = 'nodejs';
   attrs['process.runtime.version'] = process.versions.node;
-  attrs['host.name'] = os.hostname();
+  attrs['host.name'] = hostname();
   attrs['os.type'] = process.platform;
   return attrs;
+}
+
+var host = null;
+
+/** gethostname(), as Python's socket.gethostname(); /proc spares loading the os module. */
+function hostname() {
+  if (host === null) {
+    try {
+      host = fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+    } catch (e) {
+      host = '';
+    }
+    if (!host) host = require('os').hostname();
+  }
+  return host;
 }
 
 function scriptName() {
@@ -409,8 +454,7 @@ function scriptName() {
 
 /** <dir>/sdk/metrics.<host>.<pid>.<start_ns>.jsonl: the Python sdk's sdk_file naming. */
 Recorder.prototype.filePath = function () {
-  var host = require('os').hostname();
-  return path.join(this.target.dir, 'sdk', 'metrics.' + host + '.' + process.pid + '.' + this.startNs + '.jsonl');
+  return path.join(this.target.dir, 'sdk', 'metrics.' + hostname() + '.' + process.pid + '.' + this.startNs + '.jsonl');
 };
 
 Recorder.prototype.writeLine = function (line) {
@@ -458,7 +502,7 @@ function postJson(target, body, done) {
 }
 
 Recorder.prototype.exportNow = function (final) {
-  if (this.stopped) return;
+  if (this.stopped || !this.begin(!final)) return;
   var line = this.document(this.collect(final));
   if (this.target.kind === 'file') this.writeLine(line);
   else if (final) this.sendSync(line);
@@ -481,8 +525,8 @@ Recorder.prototype.stop = function () {
   this.stopped = true;
   try {
     if (this.timer) clearInterval(this.timer);
-    this.observer.disconnect();
-    this.delay.disable();
+    if (this.observer) this.observer.disconnect();
+    if (this.delay) this.delay.disable();
   } catch (e) {
     // already torn down
   }
@@ -492,15 +536,19 @@ Recorder.prototype.stop = function () {
 
 Recorder.prototype.start = function (intervalS) {
   var self = this;
+  // The monitors begin on the first loop turn; a process that never gets there exports once.
+  setTimeout(function () { self.safely(null); }, 0).unref();
   this.timer = setInterval(function () { self.safely(false); }, Math.max(50, intervalS * 1000));
   this.timer.unref();
   process.on('exit', function () { self.safely(true); self.stop(); });
   SIGNALS.forEach(function (signal) { self.onSignal(signal); });
 };
 
+/** final: true at exit, false on a tick, null to only begin the monitors. */
 Recorder.prototype.safely = function (final) {
   try {
-    this.exportNow(final);
+    if (final === null) this.begin(true);
+    else this.exportNow(final);
   } catch (error) {
     warn('Node.js runtime metrics failed (' + (error && error.message) + '); recording stops');
     this.stop();
@@ -531,13 +579,10 @@ function preload() {
   if (global[GUARD]) return; // required twice (two --require, or a copy of this file)
   global[GUARD] = VERSION;
   if (!nodeSupported()) return;
-  if (!require('worker_threads').isMainThread) return; // workers share the process's file
+  if (isWorkerThread()) return; // workers run NODE_OPTIONS preloads too; only the main thread records
   var target = destination();
   if (!target) return;
-  var modules = { v8: require('v8'), perf: require('perf_hooks') };
-  if (typeof modules.perf.monitorEventLoopDelay !== 'function') return;
-  var recorder = new Recorder(target, modules);
-  recorder.start(seconds('SWARMSCOPE_SAMPLE_INTERVAL', 1));
+  new Recorder(target).start(seconds('SWARMSCOPE_SAMPLE_INTERVAL', 1));
 }
 
 /** `node node_preload.cjs --send <target JSON>`: post stdin, exit 0 on a 2xx answer. */

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from swarmscope import procfs
 from swarmscope import settings as config
 from swarmscope.record import spans
-from swarmscope.watch.leftovers import Leftover, describe, find_leftovers
+from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree
 from swarmscope.watch.tree import Member, ProcConnector, ScanResult, TreeTracker
 
 if TYPE_CHECKING:
@@ -327,21 +327,13 @@ class Watcher:
     def _audit(self) -> None:
         """Orphans (alive) and zombies (exited, unreaped) among everything the tree ever held,
         plus any other process still carrying our session marker."""
-        leftovers = {}
-        for key, member in self.tracker.members.items():
-            if member.exited and not member.zombie:
-                continue
-            stat = procfs.read_stat(member.stat.pid)
-            if stat is None or stat.start_ticks != key[1]:
-                continue
-            if stat.pid == self._root_pid and not stat.is_zombie and self._child is None:
-                continue  # attach: a root still running after Ctrl-C is not left behind
-            agent = self.report.agents.get(key)
-            leftovers[stat.pid] = describe(
-                stat,
-                agent_id=agent.agent_id if agent else None,
-                record_command_line=self.record_command_lines,
-            )
+        # attach: a root still running after Ctrl-C is not left behind
+        running_root = self._root_pid if self._child is None else None
+        agent_ids = {key: agent.agent_id for key, agent in self.report.agents.items()}
+        leftovers = left_in_tree(
+            self.tracker.members, agent_ids, running_root=running_root,
+            record_command_line=self.record_command_lines,
+        )  # fmt: skip
         leftovers.update(self._marked_leftovers(leftovers))
         self.report.leftovers = sorted(leftovers.values(), key=lambda item: item.pid)
         spans.emit_cleanup_audit(
@@ -355,7 +347,10 @@ class Watcher:
         """A last sweep for session-marked processes no scan caught (started and escaped
         between two scans, then went quiet)."""
         found = {}
-        for item in find_leftovers(self.session_id, since=self.started, exclude=set(known)):
+        for item in find_leftovers(
+            self.session_id, since=self.started, exclude=set(known),
+            record_command_line=self.record_command_lines,
+        ):  # fmt: skip
             if not item.zombie:  # zombies of the watcher itself are the reaped root: not ours
                 found[item.pid] = item
         return found

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import swarmscope
+from otlp_files import audit_events, by_operation, load_spans
 from swarmscope import conventions as c
+from swarmscope import settings
 from swarmscope.settings import ConfigError, resolve
 
 
@@ -68,3 +73,76 @@ def test_session_id_is_inherited_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(c.ENV_SESSION_ID, "parent-session")
     settings = resolve()
     assert settings.session_id == "parent-session" and settings.session_inherited
+
+
+# --- one boolean rule, for every reader of SWARMSCOPE_RECORD_COMMAND_LINES -----------------------
+
+TRUE_WORDS = ["1", "true", "TRUE", "on", "On", "yes"]
+FALSE_WORDS = ["0", "false", "OFF", "no", ""]
+SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
+
+
+@pytest.mark.parametrize("word", TRUE_WORDS + FALSE_WORDS)
+def test_one_boolean_rule(word: str, monkeypatch) -> None:
+    monkeypatch.setenv(c.ENV_RECORD_COMMAND_LINES, word)
+    expected = word in TRUE_WORDS
+    assert settings.record_command_lines() is expected
+    assert resolve().record_command_lines is expected
+    assert settings.parse_flag(word, "x") is expected
+
+
+def test_a_bad_boolean_names_its_variable(monkeypatch) -> None:
+    monkeypatch.setenv(c.ENV_RECORD_COMMAND_LINES, "maybe")
+    with pytest.raises(ConfigError, match=c.ENV_RECORD_COMMAND_LINES) as error:
+        swarmscope.init()
+    assert error.value.setting == c.ENV_RECORD_COMMAND_LINES and "maybe" in str(error.value)
+    # the watcher reads the same rule: it refuses to start, naming the variable
+    run = subprocess.run([str(SWARMSCOPE), "run", "--", "true"], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert run.returncode == 2 and c.ENV_RECORD_COMMAND_LINES in run.stderr
+
+
+def _create_spans_with_command_lines(data_dir: Path) -> list[str]:
+    return [s.attrs[c.PROCESS_COMMAND_LINE]
+            for s in by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
+            if c.PROCESS_COMMAND_LINE in s.attrs]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", ["on", "TRUE"])
+def test_the_watcher_follows_the_rule(word: str, data_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv(c.ENV_RECORD_COMMAND_LINES, word)
+    run = subprocess.run([str(SWARMSCOPE), "run", "--", "sh", "-c", "true --token=s3cret"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (line,) = _create_spans_with_command_lines(data_dir)
+    assert line.startswith("sh -c") and "s3cret" not in line
+
+
+@pytest.mark.parametrize("word", ["on", "TRUE"])
+def test_the_instrumentation_follows_the_rule(word: str, data_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv(c.ENV_RECORD_COMMAND_LINES, word)
+    instrumentor = swarmscope.instrument()
+    try:
+        subprocess.run(["true", "--password=hunter2"], check=True)
+    finally:
+        instrumentor.uninstrument()
+        swarmscope.shutdown()
+    (line,) = _create_spans_with_command_lines(data_dir)
+    assert line.startswith("true") and "hunter2" not in line
+
+
+@pytest.mark.parametrize("word", ["on", "TRUE"])
+def test_the_cleanup_audit_follows_the_rule(word: str, data_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv(c.ENV_RECORD_COMMAND_LINES, word)
+    swarmscope.init(monitor=False)
+    agent = swarmscope.spawn_agent("leaker", kind="inproc")
+    orphan = subprocess.Popen(["sleep", "30"], env={**os.environ, **swarmscope.child_env(agent)})
+    try:
+        swarmscope.shutdown()
+    finally:
+        orphan.kill()
+        orphan.wait()
+    (event,) = [e for e in audit_events(load_spans(data_dir), c.EVENT_ORPHAN)
+                if e[c.PROCESS_PID] == orphan.pid]  # fmt: skip
+    assert event[c.PROCESS_COMMAND_LINE] == "sleep 30"
+    assert event[c.AGENT_INSTANCE_ID] == agent.id

@@ -8,6 +8,8 @@ import gc
 import json
 import os
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,3 +231,34 @@ def test_otlp_json_lines_file(sleeper: subprocess.Popen, tmp_path: Path) -> None
     }
     assert set(SYSTEM_METRICS) <= set(seen)
     assert pids == {sleeper.pid}
+
+
+def test_cpu_utilization_is_split_by_cpu_mode() -> None:
+    busy = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 30\nwhile time.time() < end: pass"]
+    )
+    try:
+        reader = InMemoryMetricReader()
+        provider = MeterProvider(metric_readers=[reader])
+        mon = ResourceMonitor(provider.get_meter(c.SCOPE_NAME), system=False,
+                              python_runtime=False)  # fmt: skip
+        mon.watch(busy.pid, agent_id="spinner")
+        mon.sample_once()
+        time.sleep(0.5)
+        # the collection takes its own round: 0.5 s after the first
+        points = collect(reader)[c.PROCESS_CPU_UTILIZATION].data.data_points
+        (sample,) = [s for s, _ in mon.latest() if s.pid == busy.pid]
+    finally:
+        busy.kill()
+        busy.wait()
+    by_mode = {p.attributes[c.CPU_MODE]: p for p in points
+               if p.attributes[c.PROCESS_PID] == busy.pid}  # fmt: skip
+    assert set(by_mode) == {c.CpuMode.USER, c.CpuMode.SYSTEM}
+    user, system = by_mode[c.CpuMode.USER].value, by_mode[c.CpuMode.SYSTEM].value
+    # a busy loop: mostly user time, and together one core's share of the machine at most
+    assert user > system >= 0.0
+    assert user + system == pytest.approx(sample.cpu_utilization)
+    assert 0.2 / (os.cpu_count() or 1) < user + system <= 1.0 / (os.cpu_count() or 1) + 0.05
+    for point in by_mode.values():
+        assert point.attributes[c.AGENT_INSTANCE_ID] == "spinner"
+        assert c.GEN_AI_AGENT_ID not in point.attributes
