@@ -21,99 +21,30 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 
 import psutil
 from opentelemetry.metrics import Meter
 from swarmscope import procfs
 from swarmscope import settings as config
 from swarmscope.conventions import (
-    AGENT_INSTANCE_ID,
-    CONTEXT_SWITCH_TYPE,
-    CPU_MODE,
-    PROCESS_PID,
-    ContextSwitchType,
-    CpuMode,
     SystemMemoryState,
 )
 from swarmscope.monitor.cpython import GcMetrics
 from swarmscope.monitor.instruments import create_instruments
+from swarmscope.monitor.samples import (
+    DENIED,
+    GONE,
+    RUNNING,
+    ZOMBIE,
+    ProcessSample,
+    SampledProcess,
+    SystemSample,
+    WatchedProcess,
+)
 
 log = logging.getLogger("swarmscope.monitor")
 
-# ProcessSample.status / WatchedProcess.status values.
-RUNNING = "running"  # alive and measured
-ZOMBIE = "zombie"  # exited, not yet reaped by its parent
-GONE = "gone"  # exited (or never existed)
-DENIED = "denied"  # alive, but the OS refuses to let us read it
-
 _MAX_NOTED = 100_000  # bound on the "already logged" memory for long-running monitors
-
-
-@dataclass(slots=True)
-class WatchedProcess:
-    """A process registered with ``watch()``; ``members`` are the pids sampled for it last round."""
-
-    pid: int
-    agent_id: str | None = None
-    agent_name: str | None = None
-    descendants: bool = True
-    status: str = RUNNING
-    members: tuple[int, ...] = ()
-
-
-@dataclass(slots=True)
-class ProcessSample:
-    """One process measured in one round. Only ``status == "running"`` samples carry figures."""
-
-    pid: int
-    root_pid: int
-    agent_id: str | None
-    status: str = RUNNING
-    ppid: int | None = None
-    time: float = field(default_factory=time.time)
-    rss: int = 0
-    vms: int = 0
-    cpu_user: float = 0.0
-    cpu_system: float = 0.0
-    cpu_utilization: float = 0.0  # both modes
-    cpu_utilization_user: float = 0.0
-    cpu_utilization_system: float = 0.0
-    threads: int = 0
-    fds: int = 0
-    ctx_voluntary: int = 0
-    ctx_involuntary: int = 0
-
-
-@dataclass(slots=True)
-class _SystemSample:
-    memory: dict[str, int]
-    memory_total: int
-    load: tuple[float, float, float]
-    process_counts: dict[str, int]
-
-
-class _Member:
-    """A process sampled on behalf of a watched root; keeps what the next round needs."""
-
-    __slots__ = ("pid", "start", "root", "proc", "attrs", "user", "system", "voluntary",
-                 "involuntary", "prev_cpu", "prev_wall", "prev_user", "prev_system")  # fmt: skip
-
-    def __init__(self, pid: int, start: int, root: WatchedProcess) -> None:
-        self.pid, self.start, self.root = pid, start, root
-        self.proc = psutil.Process(pid)
-        base: dict[str, str | int] = {PROCESS_PID: pid}
-        if root.agent_id:
-            base[AGENT_INSTANCE_ID] = root.agent_id
-        # Attribute sets are built once per process, not once per point.
-        self.attrs = base
-        self.user = {**base, CPU_MODE: str(CpuMode.USER)}
-        self.system = {**base, CPU_MODE: str(CpuMode.SYSTEM)}
-        self.voluntary = {**base, CONTEXT_SWITCH_TYPE: str(ContextSwitchType.VOLUNTARY)}
-        self.involuntary = {**base, CONTEXT_SWITCH_TYPE: str(ContextSwitchType.INVOLUNTARY)}
-        self.prev_cpu: float | None = None
-        self.prev_wall = 0.0
-        self.prev_user = self.prev_system = 0.0
 
 
 class ResourceMonitor:
@@ -136,12 +67,12 @@ class ResourceMonitor:
         self._round_lock = threading.Lock()  # one round at a time
         self._roots: dict[int, WatchedProcess] = {}
         self._table = procfs.ProcessTable()
-        self._members: dict[int, _Member] = {}
+        self._members: dict[int, SampledProcess] = {}
         self._noted: set[tuple[int | str, float, str]] = set()
         self._denied: set[tuple[int, int]] = set()  # (pid, start ticks)
-        self._snapshot: list[tuple[ProcessSample, _Member]] = []
+        self._snapshot: list[tuple[ProcessSample, SampledProcess]] = []
         self._zombies: list[ProcessSample] = []
-        self._system: _SystemSample | None = None
+        self._system: SystemSample | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.rounds = 0
@@ -281,7 +212,7 @@ class ResourceMonitor:
     ) -> list[ProcessSample]:
         members = self._membership(roots, table)
         samples: list[ProcessSample] = []
-        snapshot: list[tuple[ProcessSample, _Member]] = []
+        snapshot: list[tuple[ProcessSample, SampledProcess]] = []
         zombies: list[ProcessSample] = []
         by_root: dict[int, list[int]] = {}
         for member in members.values():
@@ -322,7 +253,7 @@ class ResourceMonitor:
 
     def _membership(
         self, roots: list[WatchedProcess], table: dict[int, procfs.ProcStat]
-    ) -> dict[int, _Member]:
+    ) -> dict[int, SampledProcess]:
         """Who is sampled this round, attributed to the nearest watched ancestor.
 
         A root's tree is its live descendants plus the processes already attributed to it that
@@ -332,7 +263,7 @@ class ResourceMonitor:
         root_pids = {r.pid for r in roots}
         children = procfs.children_map(table) if any(r.descendants for r in roots) else {}
         previous = self._members
-        members: dict[int, _Member] = {}
+        members: dict[int, SampledProcess] = {}
         self._denied = {key for key in self._denied if _alive(table, *key)}
 
         def claim(pid: int, root: WatchedProcess) -> bool:
@@ -344,12 +275,12 @@ class ResourceMonitor:
                 members[pid] = old
                 return True
             try:
-                members[pid] = _Member(pid, entry.start_ticks, root)
+                members[pid] = SampledProcess(pid, entry.start_ticks, root)
             except psutil.Error:  # exited (or hidden) since the scan
                 return False
             return True
 
-        carried: dict[int, list[_Member]] = {}  # previous members by root, looked up once
+        carried: dict[int, list[SampledProcess]] = {}  # previous members by root, looked up once
         for old in previous.values():
             carried.setdefault(old.root.pid, []).append(old)
         for root in roots:
@@ -369,7 +300,7 @@ class ResourceMonitor:
                         frontier.append(child)
         return members
 
-    def _read(self, member: _Member, ppid: int) -> ProcessSample:
+    def _read(self, member: SampledProcess, ppid: int) -> ProcessSample:
         """One psutil pass over a process (its stat file is read once for all fields).
 
         ``ppid`` comes from the process table (psutil's ``ppid()`` re-reads the process to guard
@@ -415,7 +346,7 @@ class ResourceMonitor:
             ctx_voluntary=ctx.voluntary, ctx_involuntary=ctx.involuntary,
         )  # fmt: skip
 
-    def _ended(self, member: _Member, status: str, ppid: int | None) -> ProcessSample:
+    def _ended(self, member: SampledProcess, status: str, ppid: int | None) -> ProcessSample:
         """A process that can no longer be measured; logged once per process and status."""
         key = (member.pid, member.start, status)
         if key not in self._noted:
@@ -426,7 +357,7 @@ class ResourceMonitor:
                       member.pid, member.root.agent_id, member.root.pid, status)  # fmt: skip
         return ProcessSample(member.pid, member.root.pid, member.root.agent_id, status, ppid)
 
-    def _sample_system(self, table: dict[int, procfs.ProcStat]) -> _SystemSample | None:
+    def _sample_system(self, table: dict[int, procfs.ProcStat]) -> SystemSample | None:
         try:
             vm = psutil.virtual_memory()
             load = os.getloadavg()
@@ -439,22 +370,22 @@ class ResourceMonitor:
             str(SystemMemoryState.CACHED): getattr(vm, "cached", 0),
             str(SystemMemoryState.BUFFERS): getattr(vm, "buffers", 0),
         }
-        return _SystemSample(memory, vm.total, load, procfs.state_counts(table))
+        return SystemSample(memory, vm.total, load, procfs.state_counts(table))
 
     # --- what the instruments read --------------------------------------------------------------
-    def current(self) -> list[tuple[ProcessSample, _Member]]:
+    def current(self) -> list[tuple[ProcessSample, SampledProcess]]:
         """The latest round's (sample, member) pairs; without the background thread, a
         collection samples for itself first."""
         if not self.running:
             self._safe_round()
         return self._snapshot
 
-    def latest(self) -> list[tuple[ProcessSample, _Member]]:
+    def latest(self) -> list[tuple[ProcessSample, SampledProcess]]:
         """The latest round's (sample, member) pairs, as they are."""
         return self._snapshot
 
     @property
-    def system_sample(self) -> _SystemSample | None:
+    def system_sample(self) -> SystemSample | None:
         return self._system
 
 

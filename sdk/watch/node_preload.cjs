@@ -194,9 +194,8 @@ function sum(name, unit, description, monotonic, points) {
 // --- the recorder -----------------------------------------------------------------------------
 
 /**
- * Construction only notes the start: requiring v8 / perf_hooks / worker_threads and starting
- * the monitors costs ~4 ms, so begin() does it off the start path (first timer tick, or the
- * first export of a process that exits sooner).
+ * Construction only notes the start: requiring v8 and perf_hooks and starting the monitors
+ * costs ~3 ms, so begin() does it off the start path, on the first loop turn.
  */
 function Recorder(target) {
   this.target = target;
@@ -207,22 +206,21 @@ function Recorder(target) {
   this.knownResources = {};
   this.resource = null; // built at the first export
   this.fd = null;
-  this.begun = false;
   this.stopped = false;
   this.delay = null;
   this.observer = null;
 }
 
-/** Load the modules and start the monitors; false when this turns out to be a worker thread. */
+/**
+ * Load the modules; with `monitors`, also start the delay histogram and the GC observer. A
+ * process exiting before its first loop turn only needs v8 for its one export (heap only).
+ */
 Recorder.prototype.begin = function (monitors) {
-  if (!this.begun) {
-    this.begun = true;
-    this.v8 = require('v8');
+  if (!this.v8) this.v8 = require('v8');
+  if (monitors && !this.perf && !this.stopped) {
     this.perf = require('perf_hooks');
     this.gcKinds = gcKinds(this.perf.constants);
     this.lastElu = this.perf.performance.eventLoopUtilization();
-  }
-  if (monitors && !this.delay && !this.stopped) {
     this.delay = this.perf.monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.delay.enable();
     this.observer = this.observeGc();
@@ -370,6 +368,7 @@ Recorder.prototype.loopDelayMetrics = function (time) {
 };
 
 Recorder.prototype.loopMetrics = function (time) {
+  if (!this.perf) return [];
   var elu = this.perf.performance.eventLoopUtilization;
   var current = elu();
   var delta = elu(current, this.lastElu);
@@ -502,7 +501,7 @@ function postJson(target, body, done) {
 }
 
 Recorder.prototype.exportNow = function (final) {
-  if (this.stopped || !this.begin(!final)) return;
+  if (this.stopped || !this.begin(false)) return;
   var line = this.document(this.collect(final));
   if (this.target.kind === 'file') this.writeLine(line);
   else if (final) this.sendSync(line);
@@ -536,9 +535,15 @@ Recorder.prototype.stop = function () {
 
 Recorder.prototype.start = function (intervalS) {
   var self = this;
-  // The monitors begin on the first loop turn; a process that never gets there exports once.
-  setTimeout(function () { self.safely(null); }, 0).unref();
-  this.timer = setInterval(function () { self.safely(false); }, Math.max(50, intervalS * 1000));
+  var ms = Math.max(50, intervalS * 1000);
+  // The monitors begin on the first loop turn (a process that never gets there exports once,
+  // at exit); then one export per interval. One timer at a time: timers cost at start too.
+  this.timer = setTimeout(function () {
+    self.safely(null);
+    if (self.stopped) return;
+    self.timer = setInterval(function () { self.safely(false); }, ms);
+    self.timer.unref();
+  }, 0);
   this.timer.unref();
   process.on('exit', function () { self.safely(true); self.stop(); });
   SIGNALS.forEach(function (signal) { self.onSignal(signal); });

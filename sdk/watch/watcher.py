@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from swarmscope import procfs
 from swarmscope import settings as config
 from swarmscope.record import spans
 from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree
+from swarmscope.watch.signals import forward_signals
 from swarmscope.watch.tree import Member, ProcConnector, ScanResult, TreeTracker
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
 EXEC_GRACE_S = 0.005
 STAT_EVERY = 4
-_FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 @dataclass
@@ -142,15 +141,11 @@ class Watcher:
             span.record_exception(exc)
             span.end()
             raise
-        span.set_attributes(
-            spans.process_attributes(
-                self._child.pid,
-                parent_pid=os.getpid(),
-                argv=argv,
-                executable=procfs.read_exe(self._child.pid),
-                record_command_line=self.record_command_lines,
-            )
-        )
+        span.set_attributes(spans.process_attributes(
+            self._child.pid, parent_pid=os.getpid(), argv=argv,
+            executable=procfs.read_exe(self._child.pid),
+            record_command_line=self.record_command_lines,
+        ))  # fmt: skip
         span.end()
         self._root_pid = self._child.pid
         member = self.tracker.add_root(self._child.pid)
@@ -262,23 +257,14 @@ class Watcher:
         parent = self.report.agents.get(member.parent_key) if member.parent_key else None
         agent_id = spans.new_agent_id(name)
         span = spans.start_create_agent(
-            self.tracer,
-            name,
-            agent_id,
-            parent=parent.span_context if parent else None,
-            context=self.parent_context,
-            start_time_ns=int(stat.create_time * 1e9),
-        )
-        span.set_attributes(
-            spans.process_attributes(
-                stat.pid,
-                parent_pid=stat.ppid,
-                argv=argv,
-                executable=member.exe or procfs.read_exe(stat.pid),
-                record_command_line=self.record_command_lines,
-                create_time=stat.create_time,
-            )
-        )
+            self.tracer, name, agent_id, parent=parent.span_context if parent else None,
+            context=self.parent_context, start_time_ns=int(stat.create_time * 1e9),
+        )  # fmt: skip
+        span.set_attributes(spans.process_attributes(
+            stat.pid, parent_pid=stat.ppid, argv=argv,
+            executable=member.exe or procfs.read_exe(stat.pid),
+            record_command_line=self.record_command_lines, create_time=stat.create_time,
+        ))  # fmt: skip
         span.end()
         agent = ProcessAgent(agent_id, name, stat.pid, stat.ppid, span.get_span_context())
         self._register(stat.key, agent)
@@ -337,11 +323,9 @@ class Watcher:
         leftovers.update(self._marked_leftovers(leftovers))
         self.report.leftovers = sorted(leftovers.values(), key=lambda item: item.pid)
         spans.emit_cleanup_audit(
-            self.tracer,
-            self.report.leftovers,
-            context=self.parent_context,
+            self.tracer, self.report.leftovers, context=self.parent_context,
             session_id=self.session_id,
-        )
+        )  # fmt: skip
 
     def _marked_leftovers(self, known: dict[int, Any]) -> dict[int, Any]:
         """A last sweep for session-marked processes no scan caught (started and escaped
@@ -355,32 +339,9 @@ class Watcher:
                 found[item.pid] = item
         return found
 
-    # --- signals ----------------------------------------------------------------------------
-
     def forward_signals(self) -> None:
-        """Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the program; the watcher keeps going so it
-        can record the program's exit and flush."""
-        for sig in _FORWARDED_SIGNALS:
-            signal.signal(sig, self._forward)
-
-    def _forward(self, signum: int, _frame: Any) -> None:
-        if self._child is None or self._child.returncode is not None:
-            return
-        if signum == signal.SIGINT and _terminal_sent_to_group():
-            return  # Ctrl-C at a terminal already reached the program's process group
-        try:
-            os.kill(self._child.pid, signum)
-        except ProcessLookupError:
-            pass
-
-
-def _terminal_sent_to_group() -> bool:
-    """True when we are in the terminal's foreground process group, where Ctrl-C is delivered
-    to every member (the program included), so forwarding would deliver it twice."""
-    try:
-        return os.isatty(0) and os.tcgetpgrp(0) == os.getpgrp()
-    except OSError:
-        return False
+        """Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the program (see :mod:`.signals`)."""
+        forward_signals(lambda: self._child)
 
 
 # --- the library entry points: one session, one watcher, a report ---------------------------
@@ -410,17 +371,11 @@ def watcher_for(
     and hands the session's settings to the programs it starts."""
     settings = session.telemetry.settings
     return Watcher(
-        session_id=session.id,
-        tracer=session.tracer,
-        monitor=session.monitor,
-        parent_context=session.parent_context(),
-        poll_interval=poll_interval,
-        settle=settle,
-        events=events,
-        agent_pattern=agent_pattern,
-        record_command_lines=settings.record_command_lines,
-        settings=settings,
-    )
+        session_id=session.id, tracer=session.tracer, monitor=session.monitor,
+        parent_context=session.parent_context(), poll_interval=poll_interval, settle=settle,
+        events=events, agent_pattern=agent_pattern,
+        record_command_lines=settings.record_command_lines, settings=settings,
+    )  # fmt: skip
 
 
 def run_command(
