@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 from swarmscope import conventions as C
-from swarmscope.analyzer import otlp
+from swarmscope.analyzer.db import load_sql
 from swarmscope.analyzer.ingest import ingest
 
 T0 = 1_795_000_000_000_000_000
@@ -148,10 +148,9 @@ def bare_scan(folder: Path, store: Path | None = None) -> float:
     a scan (every line parsed, the top-level lists built), or with ``store`` the same rows
     stored unflattened in a database file (what ingest has to do at the least)."""
     con = duckdb.connect(str(store) if store else ":memory:")
-    source = (
-        "read_json(?, format = 'newline_delimited', columns = "
-        + otlp.columns_sql() + ", maximum_object_size = 536870912)"
-    )
+    con.execute(load_sql("ingest_shape"))  # otlp_columns(): the structure ingest reads with
+    source = ("read_json(?, format = 'newline_delimited', columns = otlp_columns(), "
+              "maximum_object_size = 536870912)")
     t = time.perf_counter()
     if store:
         con.execute("CREATE TABLE docs AS SELECT * FROM " + source, [str(folder / "*.jsonl")])

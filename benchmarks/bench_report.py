@@ -221,12 +221,12 @@ def generate(root: Path, sessions: int, seed: int = 1) -> list[str]:
 
 
 def run(sessions: int) -> dict[str, float]:
-    from swarmscope.analyzer.cli_report import grade_many
+    from swarmscope.analyzer.api import grade_many
+    from swarmscope.analyzer.config import load_config
     from swarmscope.analyzer.ingest import ingest
     from swarmscope.analyzer.report_html import render_html
     from swarmscope.analyzer.report_json import render_json
     from swarmscope.analyzer.report_md import render_markdown
-    from swarmscope.analyzer.scoring import load_config
 
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         root = Path(tmp)

@@ -1,5 +1,5 @@
--- Helpers for turning OTLP JSON (as shaped by otlp.py) into the model's columns.
--- $ARRAY and $KVLIST are replaced by the json_transform structures from otlp.py.
+-- Helpers for turning OTLP JSON (as shaped by ingest_shape.sql, loaded first) into the
+-- model's columns.
 
 -- Ids: hex in any case -> lower-case; empty -> NULL.
 CREATE OR REPLACE TEMP MACRO otlp_id(x) AS nullif(lower(trim(x)), '');
@@ -33,9 +33,9 @@ CREATE OR REPLACE TEMP MACRO otlp_value(v) AS coalesce(
     CASE
         WHEN v.bytesValue IS NOT NULL THEN TRY(from_base64(v.bytesValue))::VARIANT
         WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
-            json_transform(v.arrayValue, $ARRAY).values, av_x -> otlp_json(av_x)))::JSON::VARIANT
+            json_transform(v.arrayValue, otlp_array_structure()).values, av_x -> otlp_json(av_x)))::JSON::VARIANT
         WHEN v.kvlistValue IS NOT NULL THEN to_json(map_from_entries(otlp_last_keys(
-            list_transform(json_transform(v.kvlistValue, $KVLIST).values,
+            list_transform(json_transform(v.kvlistValue, otlp_kvlist_structure()).values,
                            av_x -> {'key': av_x.key, 'value': otlp_json(av_x.value)}))))::JSON::VARIANT
     END);
 

@@ -12,7 +12,7 @@ CREATE OR REPLACE TEMP TABLE _lines (source_file VARCHAR, line_no BIGINT, line V
 CREATE OR REPLACE TEMP TABLE _raw AS
 SELECT ''::VARCHAR AS read_path, 0::BIGINT AS line_no,
        d.resourceSpans, d.resourceMetrics, d.resourceLogs
-FROM (SELECT json_transform('{}', $DOCUMENT) AS d) WHERE false;
+FROM (SELECT json_transform('{}', otlp_document_structure()) AS d) WHERE false;
 CREATE OR REPLACE TEMP TABLE _batch_files (
     read_path VARCHAR, source_file VARCHAR, first_line BIGINT, row_start BIGINT,
     row_count BIGINT, start_rowid BIGINT, end_rowid BIGINT);

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from swarmscope.analyzer.leaks import analyse_series, analyse_with
 from swarmscope.analyzer.config import load_config
+from swarmscope.analyzer.leaks import analyse_series, analyse_with
 
 SETTINGS = dict(alpha=0.01, warmup_fraction=0.25, min_samples=8,
                 min_relative_growth=0.10, min_absolute_growth=2 * 2**20)

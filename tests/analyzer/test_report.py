@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from swarmscope.cli import report as cli_report
 from swarmscope.analyzer.report_md import SECTIONS, TITLES, esc
+from swarmscope.cli import report as cli_report
 from typer.testing import CliRunner
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_report.py"

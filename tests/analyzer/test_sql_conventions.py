@@ -20,6 +20,9 @@ MODEL_WORDS = {
     # struct field names built in SQL and read_json options
     "attributes", "key", "value", "name", "time", "quantile", "resource", "schema_url",
     "trace_id", "span_id", "trace_state", "line", "newline_delimited",
+    # OTLP JSON field names the shape in ingest_shape.sql spells (the camelCase ones are not
+    # mistaken for convention names)
+    "spans",
 }
 
 

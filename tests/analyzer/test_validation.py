@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from swarmscope import conventions as C
 from swarmscope.analyzer.api import grade_many
+from swarmscope.analyzer.config import load_config
 from swarmscope.analyzer.ingest import ingest
 from swarmscope.analyzer.report_json import to_dict
 from swarmscope.analyzer.report_md import SECTIONS, TITLES, render_markdown
-from swarmscope.analyzer.config import load_config
 from test_report_html import dump_dom
 
 pytestmark = pytest.mark.slow

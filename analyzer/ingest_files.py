@@ -1,0 +1,222 @@
+"""Which files to ingest and which part of each is new.
+
+Each file is read from where the previous run stopped (byte offset of the last complete
+line, checked against a fingerprint of the file's head). A file that was replaced or
+truncated starts a new generation from its beginning; a large new region is cut at line
+boundaries into parts of about GROUP_BYTES.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from swarmscope import conventions as C
+
+from . import db
+from .ingest_results import IngestError, IngestSummary, LineError
+
+HEAD_BYTES = 4096  # how much of a file's beginning identifies it
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger files are only read as JSON Lines
+MAX_LINE_BYTES = 512 * 1024 * 1024
+GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
+
+
+@dataclass
+class FileState:
+    generation: int
+    head_sha256: str
+    head_len: int
+    byte_offset: int
+    line_count: int
+    format: str
+    first_ingest: datetime
+
+
+@dataclass
+class Batch:
+    """The part of one file to read now."""
+
+    path: Path
+    state: FileState
+    start: int  # byte offset the region starts at
+    end: int  # byte offset after the region's last newline
+    first_line: int  # line number of the region's first line (1-based)
+    head_sha256: str
+    head_len: int
+    format: str
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def discover(targets: list[Path]) -> Iterator[Path]:
+    for target in targets:
+        if not target.exists():
+            raise IngestError(f"{target}: no such file or directory")
+        if target.is_dir():
+            if not os.access(target, os.R_OK | os.X_OK):
+                raise IngestError(f"{target}: directory is not readable")
+            for p in target.rglob("*"):
+                if p.suffix in C.TELEMETRY_SUFFIXES and p.is_file():
+                    yield p.resolve()
+        else:
+            if not os.access(target, os.R_OK):
+                raise IngestError(f"{target}: file is not readable")
+            yield target.resolve()
+
+
+# --- planning: what is new in a file ---------------------------------------------------------
+
+
+def load_states(con: duckdb.DuckDBPyConnection) -> dict[str, FileState]:
+    rows = con.execute(db.load_sql("ingest_file_states")).fetchall()
+    return {r[0]: FileState(*r[1:]) for r in rows}
+
+
+def plan(
+    states: dict[str, FileState], path: Path, summary: IngestSummary
+) -> list[Batch]:
+    """The region of ``path`` to read now, in chunks of about GROUP_BYTES (empty when
+    nothing new is complete)."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(HEAD_BYTES)
+            state = states.get(str(path))
+            if state is not None and not _same_file(fh, head, size, state):
+                # Replaced or truncated: a new generation, read from the start; rows of the
+                # earlier content stay (they were real data).
+                state = FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
+            if state is None:
+                state = FileState(0, "", 0, 0, 0, "", datetime.now(UTC))
+            head_sha = hashlib.sha256(head).hexdigest()
+            if state.format == "document":
+                if size == state.byte_offset:
+                    return []  # unchanged document
+                # a rewritten document: read it again as a new generation
+                state = FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
+            fmt = state.format or _detect_format(fh, path, size)
+            if fmt == "document":
+                return [Batch(path, state, 0, size, 1, head_sha, len(head), fmt)]
+            end = _complete_end(fh, state.byte_offset, size)
+            summary.pending_bytes += size - end
+            if end <= state.byte_offset:
+                return []
+            whole = Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
+                           len(head), fmt)
+            return _chunks(fh, whole)
+    except OSError as exc:
+        summary.errors.append(LineError(str(path), None, f"cannot read: {exc.strerror or exc}"))
+        return []
+
+
+def _chunks(fh, batch: Batch) -> list[Batch]:
+    """Split a large region at line boundaries into parts of about GROUP_BYTES, so a big
+    Collector file never has to be held in memory whole. Each part knows the line number
+    it starts at and the file's line count before it."""
+    if batch.size <= GROUP_BYTES:
+        return [batch]
+    parts = []
+    pos, line = batch.start, batch.first_line
+    while pos < batch.end:
+        fh.seek(pos)
+        data = fh.read(min(GROUP_BYTES, batch.end - pos))
+        cut = pos + len(data)
+        if cut < batch.end:
+            tail = data.rfind(b"\n")
+            if tail < 0:  # one line longer than a part: extend to its end
+                cut = _next_line_end(fh, cut, batch.end)
+                fh.seek(pos)
+                data = fh.read(cut - pos)
+            else:
+                data = data[: tail + 1]
+                cut = pos + tail + 1
+        state = FileState(batch.state.generation, batch.state.head_sha256,
+                           batch.state.head_len, pos, line - 1, batch.state.format,
+                           batch.state.first_ingest)
+        parts.append(Batch(batch.path, state, pos, cut, line, batch.head_sha256,
+                            batch.head_len, batch.format))
+        line += data.count(b"\n")
+        pos = cut
+    return parts
+
+
+def _next_line_end(fh, pos: int, end: int) -> int:
+    fh.seek(pos)
+    while pos < end:
+        block = fh.read(min(1 << 20, end - pos))
+        nl = block.find(b"\n")
+        if nl >= 0:
+            return pos + nl + 1
+        pos += len(block)
+    return end
+
+
+def _same_file(fh, head: bytes, size: int, state: FileState) -> bool:
+    if size < state.byte_offset or len(head) < state.head_len:
+        return False
+    return hashlib.sha256(head[: state.head_len]).hexdigest() == state.head_sha256
+
+
+def _detect_format(fh, path: Path, size: int) -> str:
+    """'jsonl' when the first line is a JSON object, else 'document' if the whole file is one
+    (pretty-printed) JSON document, else 'jsonl' (and its bad lines get reported)."""
+    fh.seek(0)
+    first = fh.readline(MAX_LINE_BYTES)
+    try:
+        if isinstance(json.loads(first), dict):
+            return "jsonl"
+    except ValueError:
+        pass
+    if size <= MAX_DOCUMENT_BYTES:
+        fh.seek(0)
+        try:
+            if isinstance(json.loads(fh.read()), dict):
+                return "document"
+        except ValueError:
+            pass
+    return "jsonl"
+
+
+def _complete_end(fh, start: int, size: int) -> int:
+    """Offset just after the last complete line at or after ``start``.
+
+    A last line without a newline counts as complete only when it is a whole JSON object
+    (some writers do not end the file with a newline); otherwise it is being written.
+    """
+    if size <= start:
+        return start
+    pos = size
+    chunk = 1 << 16
+    while pos > start:
+        lo = max(start, pos - chunk)
+        fh.seek(lo)
+        buf = fh.read(pos - lo)
+        nl = buf.rfind(b"\n")
+        if nl >= 0:
+            last_nl_end = lo + nl + 1
+            break
+        pos = lo
+    else:
+        last_nl_end = start
+    if last_nl_end == size:
+        return size
+    fh.seek(last_nl_end)
+    tail = fh.read(size - last_nl_end)
+    try:
+        if isinstance(json.loads(tail), dict):
+            return size
+    except ValueError:
+        pass
+    return last_nl_end

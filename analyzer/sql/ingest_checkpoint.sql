@@ -1,0 +1,2 @@
+-- The one checkpoint of an ingest run; until then the WAL holds the committed rows.
+CHECKPOINT;
