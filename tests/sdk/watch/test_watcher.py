@@ -332,3 +332,20 @@ def test_instrumented_python_program_reports_into_the_watchers_session_and_trace
     assert work.trace_id == root.trace_id and work.parent_id == root.span_id
     assert work.attrs[c.AGENT_INSTANCE_ID] == root.attrs[c.AGENT_INSTANCE_ID]
     assert work.file != root.file  # written by the program itself
+
+
+def test_observed_ends_carry_exit_time_and_the_instance_id(tmp_path: Path, data_dir: Path) -> None:
+    from datetime import datetime
+
+    started = datetime.now().astimezone()
+    result = _run(tmp_path, "sh", "-c", "sleep 0.2 & wait; exit 4", events=False)
+    assert result.returncode == 4, result.stderr
+    spans = load_spans(data_dir)
+    ended = by_operation(spans, c.Operation.TERMINATE_AGENT)
+    assert len(ended) == 2 and 4 in {s.attrs.get(c.PROCESS_EXIT_CODE) for s in ended}
+    for span in ended:  # the end is seen even where the status is not (sleep, reaped by sh)
+        exit_time = datetime.fromisoformat(span.attrs[c.PROCESS_EXIT_TIME])
+        assert started <= exit_time <= datetime.now().astimezone()
+    for span in spans:
+        if c.GEN_AI_OPERATION_NAME in span.attrs:
+            assert c.AGENT_INSTANCE_ID in span.attrs and c.GEN_AI_AGENT_ID not in span.attrs
