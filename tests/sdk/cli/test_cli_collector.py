@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 pytestmark = pytest.mark.collector
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def run_cli(*args: str):
