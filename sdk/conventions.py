@@ -207,3 +207,66 @@ COLLECTOR_SUBDIR = "collector"  # <data_dir>/collector/{traces,metrics,logs}.jso
 
 # --- read by the analyzer ---------------------------------------------------------------------
 SERVICE_INSTANCE_ID = "service.instance.id"  # per process start; keys sessions without session.id
+
+# --- Node.js runtime (written by the preload) -------------------------------------------------
+# sdk/watch/node_preload.cjs records these in every Node.js process it is loaded into, under
+# the names, units and attributes @opentelemetry/instrumentation-runtime-node emits (the test
+# in tests/node compares them with that package), plus process.pid / swarm.agent.id per point.
+NODE_PRELOAD_FILE = "node_preload.cjs"  # in swarmscope/watch/, loaded with --require
+ENV_NODE_OPTIONS = "NODE_OPTIONS"  # the injector appends --require <preload> to it
+NODEJS_RUNTIME_NAME = "nodejs"  # process.runtime.name of a Node.js process
+V8JS_HEAP_USED = "v8js.memory.heap.used"  # gauge, per heap space
+V8JS_HEAP_LIMIT = "v8js.memory.heap.limit"  # heap_size_limit, no space (semconv #3481 meaning)
+V8JS_HEAP_SPACE_SIZE = "v8js.memory.heap.space.size"  # pre-allocated size per heap space
+V8JS_HEAP_SPACE_AVAILABLE = "v8js.memory.heap.space.available_size"
+V8JS_HEAP_SPACE_PHYSICAL = "v8js.memory.heap.space.physical_size"
+V8JS_GC_DURATION = "v8js.gc.duration"  # histogram by v8js.gc.type
+V8JS_RESOURCE_ACTIVE = "v8js.resource.active"  # what keeps the event loop alive, by type
+NODEJS_LOOP_DELAY_MIN = "nodejs.eventloop.delay.min"
+NODEJS_LOOP_DELAY_MAX = "nodejs.eventloop.delay.max"
+NODEJS_LOOP_DELAY_MEAN = "nodejs.eventloop.delay.mean"
+NODEJS_LOOP_DELAY_STDDEV = "nodejs.eventloop.delay.stddev"
+NODEJS_LOOP_DELAY_P50 = "nodejs.eventloop.delay.p50"
+NODEJS_LOOP_DELAY_P90 = "nodejs.eventloop.delay.p90"
+NODEJS_LOOP_DELAY_P99 = "nodejs.eventloop.delay.p99"
+NODEJS_LOOP_UTILIZATION = "nodejs.eventloop.utilization"
+NODEJS_LOOP_TIME = "nodejs.eventloop.time"
+# The official instrumentation's v8js.gc.duration bucket boundaries (s).
+V8JS_GC_DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+UNITS.update({
+    V8JS_HEAP_USED: "By",
+    V8JS_HEAP_LIMIT: "By",
+    V8JS_HEAP_SPACE_SIZE: "By",
+    V8JS_HEAP_SPACE_AVAILABLE: "By",
+    V8JS_HEAP_SPACE_PHYSICAL: "By",
+    V8JS_GC_DURATION: "s",
+    V8JS_RESOURCE_ACTIVE: "{resource}",
+    NODEJS_LOOP_DELAY_MIN: "s",
+    NODEJS_LOOP_DELAY_MAX: "s",
+    NODEJS_LOOP_DELAY_MEAN: "s",
+    NODEJS_LOOP_DELAY_STDDEV: "s",
+    NODEJS_LOOP_DELAY_P50: "s",
+    NODEJS_LOOP_DELAY_P90: "s",
+    NODEJS_LOOP_DELAY_P99: "s",
+    NODEJS_LOOP_UTILIZATION: "1",
+    NODEJS_LOOP_TIME: "s",
+})
+
+# Metric point attributes of the Node.js runtime metrics.
+V8JS_HEAP_SPACE_NAME = "v8js.heap.space.name"  # e.g. new_space, old_space, code_space
+V8JS_GC_TYPE = "v8js.gc.type"
+V8JS_RESOURCE_TYPE = "v8js.resource.type"  # e.g. Timeout, TCPWrap, FSReqCallback
+NODEJS_LOOP_STATE = "nodejs.eventloop.state"
+
+
+class V8jsGcType(StrEnum):
+    MAJOR = "major"
+    MINOR = "minor"
+    INCREMENTAL = "incremental"
+    WEAKCB = "weakcb"
+
+
+class NodejsLoopState(StrEnum):
+    ACTIVE = "active"
+    IDLE = "idle"

@@ -81,6 +81,13 @@ NOT_IN_THE_PACKAGE = {
     c.SYSTEM_LOAD_1M, c.SYSTEM_LOAD_5M, c.SYSTEM_LOAD_15M,  # hostmetrics receiver's names
     c.GC_PAUSE_DURATION, c.HEAP_ALLOCATED_BLOCKS,  # ours
     c.GEN_AI_INVOKE_AGENT_DURATION, c.GEN_AI_EXECUTE_TOOL_DURATION,  # GenAI repository v0.1.0
+    # The Python package has no v8js.* / nodejs.* metrics; tests/node compares these with the
+    # official @opentelemetry/instrumentation-runtime-node instead.
+    c.V8JS_HEAP_USED, c.V8JS_HEAP_LIMIT, c.V8JS_HEAP_SPACE_SIZE, c.V8JS_HEAP_SPACE_AVAILABLE,
+    c.V8JS_HEAP_SPACE_PHYSICAL, c.V8JS_GC_DURATION, c.V8JS_RESOURCE_ACTIVE,
+    c.NODEJS_LOOP_DELAY_MIN, c.NODEJS_LOOP_DELAY_MAX, c.NODEJS_LOOP_DELAY_MEAN,
+    c.NODEJS_LOOP_DELAY_STDDEV, c.NODEJS_LOOP_DELAY_P50, c.NODEJS_LOOP_DELAY_P90,
+    c.NODEJS_LOOP_DELAY_P99, c.NODEJS_LOOP_UTILIZATION, c.NODEJS_LOOP_TIME,
 }
 
 
