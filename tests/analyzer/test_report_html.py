@@ -13,7 +13,7 @@ from swarmscope.analyzer.config import load_config
 from swarmscope.analyzer.grading.session import grade_session
 from swarmscope.analyzer.report_html import render_html
 from swarmscope.analyzer.session_data import LeftoverRecord
-from test_grading_dimensions import MIB, make_session
+from test_grading_session import MIB, make_session
 
 EVIL = "<script>alert(1)</script>"
 

@@ -1,4 +1,5 @@
-"""Grading sessions built in memory: each dimension reacts to its own problem only."""
+"""Grading sessions built in memory (grading.session over every dimension): each dimension
+reacts to its own problem only, and verdict thresholds come from the control points."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from swarmscope import conventions as C
 from swarmscope.analyzer.config import load_config
 from swarmscope.analyzer.grading.session import grade_session
+from swarmscope.analyzer.results import Severity
 from swarmscope.analyzer.session_data import NS, AgentRecord, LeftoverRecord, Samples, SessionData
 
 T0 = 1_700_000_000 * NS
@@ -110,7 +112,7 @@ def test_memory_leak_names_the_agent_only(cfg) -> None:
     assert [lk.agent_name for lk in mem.leaks] == ["leaky"]
     assert mem.leaks[0].pid == 2001 and mem.leaks[0].slope == pytest.approx(5 * MIB, rel=0.1)
     assert mem.flagged and any("leaky" in f.text for f in mem.findings)
-    assert not any("steady" in f.text for f in mem.findings if f.severity == "critical")
+    assert not any("steady" in f.text for f in mem.findings if f.severity == Severity.CRITICAL)
     assert mem.score < grade_session(make_session(), cfg).dimensions["memory"].score - 10
 
 
@@ -132,7 +134,7 @@ def test_cpu_spinner_flags_cpu(cfg) -> None:
     g = grade_session(make_session([{"name": "spinner", "cpu": 0.95}, {"name": "calm"}]), cfg)
     cpu = g.dimensions["cpu"]
     assert cpu.flagged and any(f.agent_name == "spinner" for f in cpu.findings
-                               if f.severity == "warning")
+                               if f.severity == Severity.WARNING)
     assert not g.dimensions["memory"].flagged
 
 
@@ -206,3 +208,37 @@ def test_terminated_process_is_not_carried_into_post_termination(cfg) -> None:
     g = grade_session(data, cfg)
     post = g.phases[-1]
     assert post.process_count == 1 and post.session_memory == 60 * MIB
+
+
+def _system_memory_finding(grade):
+    [finding] = [f for f in grade.dimensions["memory"].findings
+                 if f.metric == C.SYSTEM_MEMORY_UTILIZATION]
+    return finding
+
+
+def test_verdict_thresholds_come_from_the_control_points(cfg, tmp_path) -> None:
+    session = make_session(seed=4)  # system memory runs at 30 %
+    default = _system_memory_finding(grade_session(session, cfg))
+    assert default.severity == Severity.INFO
+    points = tmp_path / "points.toml"
+    points.write_text("[thresholds.memory]\nsystem_peak_warning = 0.25\n")
+    strict = load_config(points)
+    graded = grade_session(make_session(seed=4), strict)
+    finding = _system_memory_finding(graded)
+    assert finding.severity == Severity.WARNING
+    assert "25 % alert line" in finding.text
+    assert graded.dimensions["memory"].flagged
+    # the score is the curve's business, not the threshold's
+    figure = {f.key: f.score for f in graded.dimensions["memory"].figures}["system_peak"]
+    assert figure == {f.key: f.score for f in grade_session(session, cfg)
+                      .dimensions["memory"].figures}["system_peak"]
+
+
+def test_load_threshold_override_turns_the_load_finding_critical(cfg, tmp_path) -> None:
+    points = tmp_path / "points.toml"
+    points.write_text("[thresholds.cpu]\nload_per_core_warning = 0.1\n"
+                      "load_per_core_critical = 0.2\n")
+    graded = grade_session(make_session(), load_config(points))
+    [load] = [f for f in graded.dimensions["cpu"].findings if f.metric == C.SYSTEM_LOAD_1M]
+    assert load.severity == Severity.CRITICAL  # 0.6 on 2 cores is 0.3 per core
+    assert graded.dimensions["cpu"].score <= cfg.critical_cap
