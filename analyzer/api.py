@@ -126,10 +126,10 @@ def compare_rows(a: SessionGrade, b: SessionGrade) -> list[ComparedRow]:
     """The overall grade, then every dimension, of ``a`` (baseline) and ``b``."""
     rows = [ComparedRow(name="overall", a_grade=a.grade, a_score=a.score, b_grade=b.grade,
                         b_score=b.score)]
-    for name, da in a.dimensions.items():
-        db_ = b.dimensions[name]
-        rows.append(ComparedRow(name=name, a_grade=da.grade, a_score=da.score,
-                                b_grade=db_.grade, b_score=db_.score))
+    for name, in_a in a.dimensions.items():
+        in_b = b.dimensions[name]
+        rows.append(ComparedRow(name=name, a_grade=in_a.grade, a_score=in_a.score,
+                                b_grade=in_b.grade, b_score=in_b.score))
     return rows
 
 
