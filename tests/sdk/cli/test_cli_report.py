@@ -18,7 +18,7 @@ from swarmscope.analyzer.report_md import SECTIONS, TITLES, esc
 from swarmscope.cli import report as cli_report
 from typer.testing import CliRunner
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_report.py"
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_report.py"
 
 
 def _bench():
