@@ -270,3 +270,29 @@ class V8jsGcType(StrEnum):
 class NodejsLoopState(StrEnum):
     ACTIVE = "active"
     IDLE = "idle"
+
+
+# --- watched processes: roles, hung workers, zombies, reaping (docs/watcher.md) ----------------
+AGENT_ROLE = "swarm.agent.role"  # on create_agent spans of watched processes: agent | helper
+
+
+class AgentRole(StrEnum):
+    """What a watched process is to the orchestrator."""
+
+    AGENT = "agent"  # a process the orchestrator manages: daemon, worker, CLI invocation
+    HELPER = "helper"  # a short utility an agent runs: ps, sh -c, which, grep, sleep ...
+
+
+EVENT_HUNG = "swarm.process.hung"  # blocked reading a pipe/socket that stays open, idle
+WAITING_ON = "swarm.process.waiting_on"  # what a hung process waits on, in words
+WAIT_FD = "swarm.process.wait_fd"  # the file descriptor it is blocked reading
+IDLE_SECONDS = "swarm.process.idle_seconds"  # s without CPU time or input while blocked
+HOLDER_PID = "swarm.process.holder_pid"  # a process holding the other (write) end open
+PARENT_NAME = "swarm.process.parent_name"  # name of a leftover's parent (who fails to reap)
+ZOMBIE_SECONDS = "swarm.process.zombie_seconds"  # s a zombie had been seen unreaped
+REAPED = "swarm.process.reaped"  # bool on terminate_agent: ended by `swarmscope reap`
+ENV_HUNG_AFTER = "SWARMSCOPE_HUNG_AFTER"  # s blocked and idle before a process is hung
+ENV_ZOMBIE_GRACE = "SWARMSCOPE_ZOMBIE_GRACE"  # s a zombie may wait for its reaper
+ENV_HELPERS = "SWARMSCOPE_HELPERS"  # names added to (or, with -, removed from) the helpers
+DEFAULT_HUNG_AFTER_S = 30.0
+DEFAULT_ZOMBIE_GRACE_S = 3.0

@@ -312,3 +312,46 @@ def collector_overrides() -> dict[str, object]:
     if (binary := _env(c.ENV_COLLECTOR_BIN)) is not None:
         found["binary"] = Path(binary)
     return found
+
+
+# --- the watcher: hung workers, zombie grace, helper processes (docs/watcher.md) ---------------
+
+
+def _seconds(name: str, default: float, *, allow_zero: bool) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if number < 0 or (number == 0 and not allow_zero) or number != number:
+        bound = "0 or more" if allow_zero else "greater than 0"
+        raise ConfigError(name, f"must be {bound} seconds, got {raw!r}")
+    return number
+
+
+def hung_after() -> float:
+    """``SWARMSCOPE_HUNG_AFTER``: seconds a process may sit blocked on a pipe or socket read,
+    with no CPU time and no input, before the watcher reports it hung (default 30)."""
+    return _seconds(c.ENV_HUNG_AFTER, c.DEFAULT_HUNG_AFTER_S, allow_zero=False)
+
+
+def zombie_grace() -> float:
+    """``SWARMSCOPE_ZOMBIE_GRACE``: seconds a zombie may wait for its parent (or init) to reap
+    it before it counts as left behind (default 3; 0 reports every zombie at once)."""
+    return _seconds(c.ENV_ZOMBIE_GRACE, c.DEFAULT_ZOMBIE_GRACE_S, allow_zero=True)
+
+
+def helper_overrides() -> tuple[frozenset[str], frozenset[str]]:
+    """``SWARMSCOPE_HELPERS``: comma-separated names added to the default helper list, and
+    names written ``-name`` removed from it; returned as (added, removed)."""
+    raw = _env(c.ENV_HELPERS) or ""
+    added, removed = set(), set()
+    for item in raw.split(","):
+        word = " ".join(item.split())
+        if word.startswith("-") and len(word) > 1 and not word.startswith("--"):
+            removed.add(word[1:].strip())
+        elif word:
+            added.add(word)
+    return frozenset(added), frozenset(removed)

@@ -35,7 +35,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = ("demo", "watch", "data", "report", "collector")
+COMMAND_MODULES = ("demo", "watch", "data", "report", "collector", "reap")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"swarmscope.cli.{_name}").register(app)

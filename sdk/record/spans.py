@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal as signals
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from swarmscope.redact import redact_command_line
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from swarmscope.settings import Settings
+    from swarmscope.watch.hung import HungWorker
     from swarmscope.watch.leftovers import Leftover
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -257,11 +259,14 @@ def emit_cleanup_audit(
     context: Context | None = None,
     session_id: str | None = None,
     agent_ids: Mapping[int, str] | None = None,
+    hung: Iterable[HungWorker] = (),
 ) -> None:
-    """The ``audit_cleanup`` span with one orphan/zombie event per left-over process.
+    """The ``audit_cleanup`` span with one orphan/zombie event per left-over process, and one
+    ``swarm.process.hung`` event per hung worker the watcher found.
 
     ``agent_ids`` (pid -> agent id) names agents whose zombies lost their environment."""
     items = list(leftovers)
+    stuck = list(hung)
     attrs = {c.SESSION_ID: session_id} if session_id else {}
     span = tracer.start_span(
         c.SPAN_CLEANUP_AUDIT, context=context, kind=SpanKind.INTERNAL, attributes=attrs
@@ -271,9 +276,69 @@ def emit_cleanup_audit(
         if agent_ids and item.pid in agent_ids:
             event[c.AGENT_INSTANCE_ID] = agent_ids[item.pid]
         span.add_event(c.EVENT_ZOMBIE if item.zombie else c.EVENT_ORPHAN, event)
-    if items:
-        span.set_status(Status(StatusCode.ERROR, f"{len(items)} left over"))
+    for worker in stuck:
+        span.add_event(c.EVENT_HUNG, hung_event_attributes(worker))
+    if items or stuck:
+        parts = [f"{len(items)} left over"] if items else []
+        parts += [f"{len(stuck)} hung"] if stuck else []
+        span.set_status(Status(StatusCode.ERROR, ", ".join(parts)))
     span.end()
+
+
+def hung_event_attributes(worker: HungWorker) -> dict[str, Any]:
+    """Attributes of a ``swarm.process.hung`` event: who, what it waits on, for how long."""
+    attributes: dict[str, Any] = {
+        c.PROCESS_PID: worker.pid,
+        c.GEN_AI_AGENT_NAME: worker.name,
+        c.WAITING_ON: worker.waiting_on,
+        c.IDLE_SECONDS: worker.idle_s,
+    }
+    if worker.agent_id:
+        attributes[c.AGENT_INSTANCE_ID] = worker.agent_id
+    if worker.fd is not None:
+        attributes[c.WAIT_FD] = worker.fd
+    if worker.holder_pid is not None:
+        attributes[c.HOLDER_PID] = worker.holder_pid
+    return attributes
+
+
+def role_attributes(role: c.AgentRole | str) -> dict[str, str]:
+    """``swarm.agent.role`` for a watched process's create_agent span (agent or helper)."""
+    return {c.AGENT_ROLE: str(c.AgentRole(role))}
+
+
+def parent_from_environment(env: Mapping[str, str]) -> SpanContext | None:
+    """The span context a process was started under (its ``TRACEPARENT``), if any."""
+    keys = (c.ENV_TRACEPARENT, c.ENV_TRACESTATE)
+    carrier = {key.lower(): env[key] for key in keys if env.get(key)}
+    if not carrier:
+        return None
+    context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
+    return context if context.is_valid else None
+
+
+def emit_reaped(
+    tracer: trace.Tracer,
+    name: str,
+    *,
+    pid: int,
+    killed: bool,
+    parent: SpanContext | None = None,
+    create_time: float | None = None,
+    exit_time: float | None = None,
+) -> None:
+    """A ``terminate_agent`` span for a left-over process that ``swarmscope reap`` ended:
+    ``swarm.process.reaped``, stopped by SIGTERM (graceful) or SIGKILL after the timeout.
+
+    A fresh instance id: the watcher's id for the process is not in its environment, so the
+    analyzer matches it by ``process.pid`` and ``process.creation.time``."""
+    span = start_terminate_agent(tracer, name, new_agent_id(name), pid=pid, parent=parent)
+    span.set_attribute(c.REAPED, True)
+    if create_time is not None:
+        span.set_attribute(c.PROCESS_CREATION_TIME, iso_time(create_time))
+    sig = signals.SIGKILL if killed else signals.SIGTERM
+    reason = c.TerminationReason.TIMEOUT_KILLED if killed else c.TerminationReason.GRACEFUL
+    end_terminate_agent(span, Termination(None, reason, int(sig), exit_time or time.time()))
 
 
 # --- the child environment -----------------------------------------------------------------------

@@ -5,6 +5,11 @@ live process whose environment carries the session's ``SWARMSCOPE_SESSION_ID`` (
 after it was reparented to init) is an orphan, and every descendant of ours that exited but was
 never reaped is a zombie. The ``audit_cleanup`` span that records them is built by
 :func:`swarmscope.record.spans.emit_cleanup_audit`.
+
+A zombie is only left behind once it has stayed a zombie for the grace period
+(``SWARMSCOPE_ZOMBIE_GRACE``, :func:`settle_zombies`): init and subreapers reap their adopted
+children a moment after they exit, and that moment is not a leak. Each zombie event names its
+parent, the process that fails to reap it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from swarmscope import conventions as c
 from swarmscope import procfs
 from swarmscope.procfs import ProcStat
 from swarmscope.redact import redact_command_line
+from swarmscope.watch.naming import agent_name, process_name
 
 if TYPE_CHECKING:
     from swarmscope.watch.tree import Member
@@ -37,6 +43,10 @@ class Leftover:
     command_line: str | None
     agent_id: str | None
     age_s: float
+    name: str | None = None  # derived name (swarmscope.watch.naming)
+    parent_name: str | None = None
+    zombie_s: float | None = None  # how long it had been seen a zombie
+    start_ticks: int | None = None
 
     def event_attributes(self) -> dict[str, Any]:
         """Attributes of its ``swarm.process.orphan`` / ``swarm.process.zombie`` span event."""
@@ -50,13 +60,24 @@ class Leftover:
             attributes[c.PROCESS_COMMAND_LINE] = self.command_line
         if self.agent_id:
             attributes[c.AGENT_INSTANCE_ID] = self.agent_id
+        if self.name:
+            attributes[c.GEN_AI_AGENT_NAME] = self.name
+        if self.parent_name:
+            attributes[c.PARENT_NAME] = self.parent_name
+        if self.zombie_s is not None:
+            attributes[c.ZOMBIE_SECONDS] = round(self.zombie_s, 3)
         return attributes
 
 
 def describe(
-    stat: ProcStat, *, agent_id: str | None = None, record_command_line: bool = False
+    stat: ProcStat,
+    *,
+    agent_id: str | None = None,
+    record_command_line: bool = False,
+    name: str | None = None,
 ) -> Leftover:
-    """A left-over process from its stat (command line only when enabled, and redacted)."""
+    """A left-over process from its stat (command line only when enabled, and redacted);
+    ``name`` is the one it was recorded under (a zombie's command line is gone)."""
     argv = [] if stat.is_zombie else procfs.read_cmdline(stat.pid)
     return Leftover(
         pid=stat.pid,
@@ -66,6 +87,9 @@ def describe(
         command_line=redact_command_line(argv) if record_command_line and argv else None,
         agent_id=agent_id,
         age_s=max(0.0, time.time() - stat.create_time),
+        name=name or agent_name(argv, stat.comm),
+        parent_name=process_name(stat.ppid) if stat.ppid > 0 else None,
+        start_ticks=stat.start_ticks,
     )
 
 
@@ -108,6 +132,7 @@ def left_in_tree(
     *,
     running_root: int | None = None,
     record_command_line: bool = False,
+    names: Mapping[tuple[int, int], str] | None = None,
 ) -> dict[int, Leftover]:
     """Orphans (alive) and zombies (exited, unreaped) among everything a watched tree ever
     held, by pid; ``running_root`` is a root still alive that is not left behind."""
@@ -121,6 +146,38 @@ def left_in_tree(
         if stat.pid == running_root and not stat.is_zombie:
             continue
         found[stat.pid] = describe(
-            stat, agent_id=agent_ids.get(key), record_command_line=record_command_line
-        )
+            stat, agent_id=agent_ids.get(key), record_command_line=record_command_line,
+            name=(names or {}).get(key),
+        )  # fmt: skip
     return found
+
+
+def settle_zombies(
+    found: dict[int, Leftover], zombie_since: Mapping[int, float], grace: float
+) -> dict[int, Leftover]:
+    """``found`` without the zombies reaped within ``grace`` seconds of first being seen
+    (``zombie_since``: pid -> time.monotonic()), and without processes that ended meanwhile.
+
+    Waits only as long as the youngest zombie needs; zombies first seen now get the full grace.
+    """
+    now = time.monotonic()
+    since = {pid: zombie_since.get(pid, now) for pid, item in found.items() if item.zombie}
+    deadline = max((t + grace for t in since.values()), default=now)
+    while time.monotonic() < deadline and any(_still_there(found[p]) for p in since):
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+    kept = {}
+    for pid, item in found.items():
+        if not _still_there(item):
+            continue
+        if item.zombie:
+            item = replace(item, zombie_s=time.monotonic() - since[pid])
+        kept[pid] = item
+    return kept
+
+
+def _still_there(item: Leftover) -> bool:
+    """The same process, in the same state (a zombie still unreaped, an orphan still alive)."""
+    stat = procfs.read_stat(item.pid)
+    if stat is None or (item.start_ticks is not None and stat.start_ticks != item.start_ticks):
+        return False
+    return stat.is_zombie == item.zombie

@@ -16,6 +16,7 @@ process).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ class Member:
     escaped: bool = False  # found by its session marker, not through its parent
     exited: bool = False  # seen as a zombie or gone, or reported by an exit event
     zombie: bool = False  # currently a zombie (exited, not reaped)
+    zombie_since: float | None = None  # time.monotonic() when first seen a zombie
     gone: bool = False  # its /proc entry went away
     exit_status: int | None = None  # waitpid() status from an exit event
     argv: list[str] | None = None  # captured at an exec event (the process may be gone later)
@@ -162,6 +164,7 @@ class TreeTracker:
             elif stat.is_zombie and not member.zombie:
                 member.stat = stat  # carries the exit status
                 member.zombie = True
+                member.zombie_since = time.monotonic()
                 if not member.exited:
                     member.exited = True
                     result.exited.append(member)
@@ -233,6 +236,7 @@ class TreeTracker:
                 member = Member(stat, parent_key=parent_key)
                 if stat.is_zombie:
                     member.exited = member.zombie = True
+                    member.zombie_since = time.monotonic()
                 self._add(member)
                 result.appeared.append(member)
                 if member.exited:

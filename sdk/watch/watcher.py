@@ -1,7 +1,7 @@
 """Watching any program: the lifecycle and resources of its whole process tree.
 
-:func:`run_command` (``swarmscope run -- CMD``) and :func:`attach_process` (``swarmscope attach
-PID``) return a :class:`WatchReport`; the commands themselves are in :mod:`swarmscope.cli.watch`.
+:class:`Watcher` follows one tree; :mod:`swarmscope.watch.runner` ties it to a session
+(``swarmscope run -- CMD`` / ``swarmscope attach PID``) and returns its :class:`WatchReport`.
 
 The watcher follows a program's whole process tree by polling ``/proc`` (50 ms by default,
 well under the metric interval): a ``create_agent`` span when a descendant appears, a
@@ -10,7 +10,9 @@ program's own status from ``wait()``, a descendant's from ``/proc/<pid>/stat`` w
 zombie — and per-process metrics from the resource monitor. Processes it starts carry the
 session id in their environment, so descendants that escape through a double fork are still
 found. At the end, processes still alive (orphans) and exited-but-unreaped (zombies) are
-printed on stderr and recorded as an ``audit_cleanup`` span. See docs/watcher.md.
+printed on stderr and recorded as an ``audit_cleanup`` span, together with the hung workers
+found while watching (:mod:`.hung`). Each process is named by :mod:`.naming` and marked an
+agent or a helper by :mod:`.roles`. See docs/watcher.md.
 """
 
 from __future__ import annotations
@@ -21,19 +23,21 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swarmscope import procfs
 from swarmscope import settings as config
+from swarmscope.conventions import AgentRole
 from swarmscope.record import spans
-from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree
+from swarmscope.watch.hung import HungDetector, HungWorker
+from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree, settle_zombies
+from swarmscope.watch.naming import agent_name
+from swarmscope.watch.roles import helper_names, role_of
 from swarmscope.watch.signals import forward_signals
 from swarmscope.watch.tree import Member, ProcConnector, ScanResult, TreeTracker
 
 if TYPE_CHECKING:
     from opentelemetry.trace import SpanContext
-    from swarmscope.record.session import Session
     from swarmscope.settings import Settings
 
 DEFAULT_POLL_INTERVAL_S = 0.05
@@ -52,6 +56,7 @@ class ProcessAgent:
     parent_pid: int | None
     span_context: SpanContext  # of its create_agent span: its children's spans hang there
     terminated: bool = False
+    role: AgentRole = AgentRole.AGENT
 
 
 @dataclass
@@ -63,6 +68,9 @@ class WatchReport:
     agents: dict[tuple[int, int], ProcessAgent] = field(default_factory=dict)
     exits: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
     leftovers: list[Leftover] = field(default_factory=list)
+    hung: list[HungWorker] = field(default_factory=list)
+    session_id: str | None = None
+    reaped: list[Any] = field(default_factory=list)  # reap.Outcome of `run --reap`
 
 
 class Watcher:
@@ -81,6 +89,8 @@ class Watcher:
         agent_pattern: re.Pattern[str] | None = None,
         events: bool | None = None,
         settings: Settings | None = None,
+        hung_after: float | None = None,
+        zombie_grace: float | None = None,
     ) -> None:
         self.session_id = session_id
         self.tracer = tracer
@@ -98,7 +108,10 @@ class Watcher:
         self.record_command_lines = record_command_lines
         self.pattern = agent_pattern if agent_pattern is not None else config.agent_pattern()
         self.tracker = TreeTracker(session_id=session_id)
-        self.report = WatchReport()
+        self.hung = HungDetector(config.hung_after() if hung_after is None else hung_after)
+        self.zombie_grace = config.zombie_grace() if zombie_grace is None else zombie_grace
+        self.helpers = helper_names()
+        self.report = WatchReport(session_id=session_id)
         self._child: subprocess.Popen[bytes] | None = None
         self._root_pid: int | None = None
         # the fast path: kernel fork/exec/exit events where permitted (None: try, False: off)
@@ -121,9 +134,10 @@ class Watcher:
 
     def start(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start ``argv`` marked with the session id, under a create_agent span of its own."""
-        name = os.path.basename(argv[0])
+        name = agent_name(argv, os.path.basename(argv[0]))
         agent_id = spans.new_agent_id(name)
         span = spans.start_create_agent(self.tracer, name, agent_id, context=self.parent_context)
+        span.set_attributes(spans.role_attributes(AgentRole.AGENT))  # what we were asked to run
         child_env = dict(os.environ if env is None else env)
         # we sample the whole tree: an instrumented child must not sample itself again
         child_env.update(
@@ -194,6 +208,8 @@ class Watcher:
         """Poll until the program ends, settle, then audit what it left behind."""
         while not self._root_done():
             self.poll(scan=time.monotonic() - self._last_scan >= self.poll_interval * 0.9)
+            if self.hung.due():
+                self._check_hung()
             self._pause()
         self._record_root_exit()
         deadline = time.monotonic() + self.settle
@@ -203,9 +219,26 @@ class Watcher:
                 break
             time.sleep(self.poll_interval)
         self._settle_pending()
+        self._check_hung()  # brings the idle time of the hung up to date
         self._audit()
         self.close()
         return self.report
+
+    def _check_hung(self) -> None:
+        """Look for hung workers among the live members; note each new one on stderr."""
+        live = []
+        for key, member in self.tracker.members.items():
+            if member.exited:
+                continue
+            agent = self.report.agents.get(key)
+            name = agent.name if agent else member.stat.comm
+            live.append((key, name, agent.agent_id if agent else None))
+        for worker in self.hung.check(live):
+            print(
+                f"swarmscope: pid {worker.pid} ({worker.name}) looks hung: blocked "
+                f"{worker.idle_s:.0f}s reading {worker.waiting_on}",
+                file=sys.stderr,
+            )
 
     def _pause(self) -> None:
         """Until the next scan is due, or sooner when a fork/exit event arrives."""
@@ -253,7 +286,8 @@ class Watcher:
         if self.pattern is not None and not self.pattern.search(" ".join(argv) or stat.comm):
             # not an agent: still followed (its children may be) and counted as a leftover
             return
-        name = os.path.basename(argv[0]) if argv else stat.comm
+        name = agent_name(argv, stat.comm)
+        role = role_of(name, self.helpers)
         parent = self.report.agents.get(member.parent_key) if member.parent_key else None
         agent_id = spans.new_agent_id(name)
         span = spans.start_create_agent(
@@ -265,8 +299,11 @@ class Watcher:
             executable=member.exe or procfs.read_exe(stat.pid),
             record_command_line=self.record_command_lines, create_time=stat.create_time,
         ))  # fmt: skip
+        span.set_attributes(spans.role_attributes(role))
         span.end()
-        agent = ProcessAgent(agent_id, name, stat.pid, stat.ppid, span.get_span_context())
+        agent = ProcessAgent(
+            agent_id, name, stat.pid, stat.ppid, span.get_span_context(), role=role
+        )
         self._register(stat.key, agent)
 
     def _register(self, key: tuple[int, int], agent: ProcessAgent) -> None:
@@ -315,16 +352,21 @@ class Watcher:
         plus any other process still carrying our session marker."""
         # attach: a root still running after Ctrl-C is not left behind
         running_root = self._root_pid if self._child is None else None
-        agent_ids = {key: agent.agent_id for key, agent in self.report.agents.items()}
+        agents = self.report.agents
         leftovers = left_in_tree(
-            self.tracker.members, agent_ids, running_root=running_root,
-            record_command_line=self.record_command_lines,
+            self.tracker.members, {key: agent.agent_id for key, agent in agents.items()},
+            running_root=running_root, record_command_line=self.record_command_lines,
+            names={key: agent.name for key, agent in agents.items()},
         )  # fmt: skip
         leftovers.update(self._marked_leftovers(leftovers))
+        # a zombie init or a subreaper reaps a moment later is not left behind
+        since = {m.stat.pid: m.zombie_since for m in self.tracker.zombies() if m.zombie_since}
+        leftovers = settle_zombies(leftovers, since, self.zombie_grace)
         self.report.leftovers = sorted(leftovers.values(), key=lambda item: item.pid)
+        self.report.hung = sorted(self.hung.found.values(), key=lambda item: item.pid)
         spans.emit_cleanup_audit(
             self.tracer, self.report.leftovers, context=self.parent_context,
-            session_id=self.session_id,
+            session_id=self.session_id, hung=self.report.hung,
         )  # fmt: skip
 
     def _marked_leftovers(self, known: dict[int, Any]) -> dict[int, Any]:
@@ -342,101 +384,3 @@ class Watcher:
     def forward_signals(self) -> None:
         """Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the program (see :mod:`.signals`)."""
         forward_signals(lambda: self._child)
-
-
-# --- the library entry points: one session, one watcher, a report ---------------------------
-
-
-def _open_session(
-    session_id: str | None, sample_interval: float | None, data_dir: Path | None, name: str
-) -> Session:
-    import swarmscope
-
-    swarmscope.init(
-        service_name=name, session_id=session_id, sample_interval=sample_interval,
-        data_dir=data_dir,
-    )  # fmt: skip
-    return swarmscope.session()
-
-
-def watcher_for(
-    session: Session,
-    *,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-    settle: float = DEFAULT_SETTLE_S,
-    events: bool | None = None,
-    agent_pattern: re.Pattern[str] | None = None,
-) -> Watcher:
-    """A watcher that records into ``session``: its tracer, its monitor, under its root span,
-    and hands the session's settings to the programs it starts."""
-    settings = session.telemetry.settings
-    return Watcher(
-        session_id=session.id, tracer=session.tracer, monitor=session.monitor,
-        parent_context=session.parent_context(), poll_interval=poll_interval, settle=settle,
-        events=events, agent_pattern=agent_pattern,
-        record_command_lines=settings.record_command_lines, settings=settings,
-    )  # fmt: skip
-
-
-def run_command(
-    argv: list[str],
-    *,
-    session_id: str | None = None,
-    sample_interval: float | None = None,
-    data_dir: Path | None = None,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-    settle: float = DEFAULT_SETTLE_S,
-    events: bool | None = None,
-) -> WatchReport:
-    """Start ``argv``, follow its tree to the end, audit what it left and flush the telemetry.
-
-    Raises :class:`~swarmscope.settings.ConfigError` for a bad setting (before anything
-    starts) and :class:`OSError` when ``argv`` cannot be started (after recording that)."""
-    pattern = config.agent_pattern()
-    session = _open_session(session_id, sample_interval, data_dir, os.path.basename(argv[0]))
-    watcher = watcher_for(
-        session, poll_interval=poll_interval, settle=settle, events=events, agent_pattern=pattern
-    )
-    watcher.forward_signals()
-    try:
-        watcher.start(argv)
-        return watcher.wait()
-    finally:
-        watcher.close()
-        _shutdown()
-
-
-def attach_process(
-    pid: int,
-    *,
-    session_id: str | None = None,
-    sample_interval: float | None = None,
-    data_dir: Path | None = None,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-    settle: float = DEFAULT_SETTLE_S,
-    events: bool | None = None,
-) -> WatchReport:
-    """Follow the running process ``pid`` until it ends (or Ctrl-C), then audit and flush.
-
-    Raises :class:`ProcessLookupError` when there is no such process."""
-    stat = procfs.read_stat(pid)
-    if stat is None:
-        raise ProcessLookupError(f"no process with pid {pid}")
-    session = _open_session(session_id, sample_interval, data_dir, stat.comm)
-    watcher = watcher_for(session, poll_interval=poll_interval, settle=settle, events=events)
-    # Ctrl-C stops watching; the attached program is not ours to signal
-    watcher.attach(pid)
-    try:
-        return watcher.wait()
-    except KeyboardInterrupt:
-        watcher._audit()
-        return watcher.report
-    finally:
-        watcher.close()
-        _shutdown()
-
-
-def _shutdown() -> None:
-    import swarmscope
-
-    swarmscope.shutdown()

@@ -21,10 +21,10 @@ def _swarmscope(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("flag", ["-d", "--data-dir"])
 def test_run_writes_where_the_data_dir_option_says(flag: str, tmp_path: Path) -> None:
-    result = _swarmscope("run", flag, "elsewhere", "--", "sh", "-c", "exit 3", cwd=tmp_path)
+    result = _swarmscope("run", "-q", flag, "elsewhere", "--", "sh", "-c", "exit 3", cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     (create,) = by_operation(load_spans(tmp_path / "elsewhere"), c.Operation.CREATE_AGENT)
-    assert create.attrs[c.GEN_AI_AGENT_NAME] == "sh"
+    assert create.attrs[c.GEN_AI_AGENT_NAME] == "sh -c"
 
 
 @pytest.mark.parametrize("command", ["run", "attach"])
