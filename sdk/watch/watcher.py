@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
 EXEC_GRACE_S = 0.005
+# A forked child that still shows its parent's command line is usually about to exec (Python's
+# fork-exec takes milliseconds): it is named once it has, or after this long.
+NAME_WAIT_S = 0.25
 STAT_EVERY = 4
 
 
@@ -111,6 +114,8 @@ class Watcher:
         self.hung = HungDetector(config.hung_after() if hung_after is None else hung_after)
         self.zombie_grace = config.zombie_grace() if zombie_grace is None else zombie_grace
         self.helpers = helper_names()
+        self._unnamed: list[Member] = []  # forked, not yet exec'd: named later
+        self._argv: dict[tuple[int, int], list[str]] = {}  # of each agent, to spot those
         self.report = WatchReport(session_id=session_id)
         self._child: subprocess.Popen[bytes] | None = None
         self._root_pid: int | None = None
@@ -165,6 +170,7 @@ class Watcher:
         member = self.tracker.add_root(self._child.pid)
         agent = ProcessAgent(agent_id, name, self._child.pid, os.getpid(), span.get_span_context())
         if member is not None:
+            self._argv[member.stat.key] = list(argv)
             self._register(member.stat.key, agent)
         return self._child
 
@@ -194,9 +200,24 @@ class Watcher:
             if self.connector is not None and not member.exited:
                 self.connector.add(member.stat.pid)  # escapees found by their marker
             self._on_appeared(member)
+        self._name_unnamed()
         for member in result.exited:
             self._on_exited(member)
         return result
+
+    def _name_unnamed(self, force: bool = False) -> None:
+        """Record the forked children that were waiting to exec (all of them with ``force``)."""
+        waiting, self._unnamed = self._unnamed, []
+        for member in waiting:
+            self._on_appeared(member, force=force)
+            if member.exited:
+                self._on_exited(member)
+
+    def _before_exec(self, member: Member, argv: list[str]) -> bool:
+        """Still running its parent's program, young, alive: probably about to exec."""
+        parent_argv = self._argv.get(member.parent_key) if member.parent_key else None
+        young = time.time() - member.stat.create_time < NAME_WAIT_S
+        return parent_argv == argv and young and not member.exited
 
     def _root_done(self) -> bool:
         if self._child is not None:
@@ -218,6 +239,7 @@ class Watcher:
             if time.monotonic() >= deadline or not self.tracker.alive():
                 break
             time.sleep(self.poll_interval)
+        self._name_unnamed(force=True)
         self._settle_pending()
         self._check_hung()  # brings the idle time of the hung up to date
         self._audit()
@@ -278,11 +300,14 @@ class Watcher:
                 if member is not None:
                     member.exited = True
 
-    def _on_appeared(self, member: Member | None) -> None:
+    def _on_appeared(self, member: Member | None, force: bool = False) -> None:
         if member is None or member.stat.key in self.report.agents:
             return
         stat = member.stat
         argv = member.argv or procfs.read_cmdline(stat.pid)
+        if not force and self._before_exec(member, argv):
+            self._unnamed.append(member)
+            return
         if self.pattern is not None and not self.pattern.search(" ".join(argv) or stat.comm):
             # not an agent: still followed (its children may be) and counted as a leftover
             return
@@ -304,6 +329,7 @@ class Watcher:
         agent = ProcessAgent(
             agent_id, name, stat.pid, stat.ppid, span.get_span_context(), role=role
         )
+        self._argv[stat.key] = argv
         self._register(stat.key, agent)
 
     def _register(self, key: tuple[int, int], agent: ProcessAgent) -> None:
