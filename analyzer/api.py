@@ -162,11 +162,16 @@ def _score(value: float | None) -> str:
 def query(data_dir: Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]] | None:
     """Run ``sql`` read-only against the session database: (column names, rows).
 
-    None for a statement that returns no result set. Raises FileNotFoundError when there is
-    no database yet and duckdb.Error for a query DuckDB rejects.
+    Read-only in fact (db.connect_sandboxed): the database is opened read-only, no file
+    outside the data directory can be read or written, the settings are locked, and every
+    statement must be a SELECT (db.check_read_only). None for a statement that returns no
+    result set. Raises FileNotFoundError when there is no database yet, db.DatabaseError
+    (WriteRefused for a statement that is not a read) and duckdb.Error for a query DuckDB
+    rejects.
     """
-    con = db.connect(data_dir, read_only=True)
+    con = db.connect_sandboxed(data_dir)
     try:
+        db.check_read_only(con, sql)
         result = con.execute(sql)
         if result.description is None:
             return None

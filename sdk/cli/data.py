@@ -104,25 +104,33 @@ def sql_command(
 def _run(read, data_dir: Path | None, fmt: str, title: str | None = None) -> None:
     """Fetch with ``read(data_dir)`` and print the rows; every failure ends with code 2."""
     import duckdb
+    from swarmscope.analyzer.db import DatabaseError
+    from swarmscope.analyzer.escape import reason
 
     if fmt not in FORMATS:
         options.fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     try:
         result = read(options.data_dir(data_dir))
-    except FileNotFoundError as exc:
-        options.fail(str(exc))
+    except (FileNotFoundError, DatabaseError) as exc:
+        options.fail(reason(str(exc), 2000))
     except duckdb.Error as exc:
-        options.fail(str(exc).strip())
+        options.fail(reason(str(exc).strip(), 2000).replace("\\x0a", "\n"))
     if result is not None:
         _print(*result, fmt, title)
 
 
-def _cell(value: Any) -> Any:
-    """A value as JSON-friendly data (datetimes and blobs as text)."""
+MAX_DEPTH = 64  # nesting shown; deeper values (e.g. built by a query) are cut with a marker
+
+
+def _cell(value: Any, depth: int = 0) -> Any:
+    """A value as JSON-friendly data (datetimes and blobs as text), at most MAX_DEPTH deep,
+    so no value makes the JSON encoder recurse without bound."""
+    if isinstance(value, dict | list | tuple) and depth >= MAX_DEPTH:
+        return f"[truncated: nested deeper than {MAX_DEPTH} levels]"
     if isinstance(value, dict):
-        return {str(k): _cell(v) for k, v in value.items()}
+        return {str(k): _cell(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_cell(v) for v in value]
+        return [_cell(v, depth + 1) for v in value]
     if isinstance(value, bytes):
         return value.hex()
     if value is None or isinstance(value, bool | int | float | str):
@@ -131,13 +139,26 @@ def _cell(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    """A value as one line of inert text (control characters and escape codes escaped)."""
     import json
+
+    from swarmscope.analyzer.escape import control
 
     if value is None:
         return ""
     if isinstance(value, dict | list | tuple):
+        # ensure_ascii: every control character inside the JSON is written as \uNNNN
         return json.dumps(_cell(value), separators=(",", ":"))
-    return str(_cell(value))
+    return control(str(_cell(value)))
+
+
+def _csv(value: Any) -> Any:
+    """A CSV cell: numbers as they are, text escaped (escape.csv_cell)."""
+    from swarmscope.analyzer.escape import csv_cell
+
+    if value is None or isinstance(value, bool | int | float):
+        return "" if value is None else value
+    return csv_cell(_text(value))
 
 
 def _print(columns: list[str], rows: list[tuple], fmt: str, title: str | None) -> None:
@@ -145,21 +166,25 @@ def _print(columns: list[str], rows: list[tuple], fmt: str, title: str | None) -
         import json
 
         data = [{c: _cell(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        # ensure_ascii (the default) writes every control character as \uNNNN
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     elif fmt == "csv":
         import csv
 
+        from swarmscope.analyzer.escape import csv_cell
+
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_text(v) for v in row] for row in rows)
+        writer.writerow([csv_cell(c) for c in columns])
+        writer.writerows([_csv(v) for v in row] for row in rows)
     else:
         from rich.console import Console
         from rich.markup import escape
         from rich.table import Table
+        from swarmscope.analyzer.escape import control
 
         table = Table(title=title, show_lines=False)
         for c in columns:
-            table.add_column(escape(c), overflow="fold")
+            table.add_column(escape(control(c)), overflow="fold")
         for row in rows:
             table.add_row(*(escape(_text(v)) for v in row))
         Console().print(table)
