@@ -514,8 +514,10 @@ Recorder.prototype.exportNow = function (final) {
  */
 Recorder.prototype.sendSync = function (line) {
   var childEnv = Object.assign({}, process.env, { NODE_OPTIONS: '', SWARMSCOPE_EXPORTER: 'none' });
-  var result = require('child_process').spawnSync(process.execPath, [__filename, '--send', JSON.stringify(this.target)], {
-    input: line, env: childEnv, stdio: ['pipe', 'ignore', 'ignore'], timeout: this.target.timeoutMs + 1000,
+  // The target (headers may hold credentials) goes through stdin, not the world-readable argv.
+  var result = require('child_process').spawnSync(process.execPath, [__filename, '--send'], {
+    input: JSON.stringify(this.target) + '\n' + line,
+    env: childEnv, stdio: ['pipe', 'ignore', 'ignore'], timeout: this.target.timeoutMs + 1000,
   });
   if (result.error || result.status !== 0) warn('cannot send Node.js runtime metrics to ' + this.target.url + ' at exit');
 };
@@ -535,7 +537,8 @@ Recorder.prototype.stop = function () {
 
 Recorder.prototype.start = function (intervalS) {
   var self = this;
-  var ms = Math.max(50, intervalS * 1000);
+  // Node warns on stderr and fires every 1 ms past 2^31 ms: keep within [50 ms, 1 h].
+  var ms = Math.min(3600 * 1000, Math.max(50, intervalS * 1000));
   // The monitors begin on the first loop turn (a process that never gets there exports once,
   // at exit); then one export per interval. One timer at a time: timers cost at start too.
   this.timer = setTimeout(function () {
@@ -590,13 +593,15 @@ function preload() {
   new Recorder(target).start(seconds('SWARMSCOPE_SAMPLE_INTERVAL', 1));
 }
 
-/** `node node_preload.cjs --send <target JSON>`: post stdin, exit 0 on a 2xx answer. */
+/** `node node_preload.cjs --send`, stdin = target JSON line + body: exit 0 on a 2xx answer. */
 function sendFromStdin() {
-  var target = JSON.parse(process.argv[3]);
   var chunks = [];
   process.stdin.on('data', function (chunk) { chunks.push(chunk); });
   process.stdin.on('end', function () {
-    postJson(target, Buffer.concat(chunks).toString('utf8'), function (error) {
+    var input = Buffer.concat(chunks).toString('utf8');
+    var newline = input.indexOf('\n');
+    var target = JSON.parse(input.slice(0, newline));
+    postJson(target, input.slice(newline + 1), function (error) {
       process.exitCode = error ? 1 : 0;
     });
   });

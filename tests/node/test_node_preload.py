@@ -256,3 +256,17 @@ def test_otlp_http_sends_json_metrics_data(data_dir: Path, otlp_receiver, progra
         names = {m["name"] for m in metrics([document])}
         assert c.V8JS_HEAP_USED in names
     assert not metric_files(data_dir)  # sent, not written
+
+
+def test_an_unreachable_otlp_endpoint_costs_at_most_one_stderr_line(port_factory) -> None:
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port_factory()}",  # nothing listens
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+    }
+    bare = run_node("exits.js", "ok", preload=False, env=env)
+    loaded = run_node("exits.js", "ok", env=env)
+    assert loaded.returncode == 0
+    assert loaded.stdout == bare.stdout
+    lines = loaded.stderr.decode().splitlines()
+    assert len(lines) <= 1, lines
+    assert all(line.startswith("swarmscope: ") for line in lines)
