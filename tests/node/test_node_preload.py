@@ -270,3 +270,18 @@ def test_an_unreachable_otlp_endpoint_costs_at_most_one_stderr_line(port_factory
     lines = loaded.stderr.decode().splitlines()
     assert len(lines) <= 1, lines
     assert all(line.startswith("swarmscope: ") for line in lines)
+
+
+@pytest.mark.parametrize(("version", "records"), [("16.13.2", False), ("16.14.0", True)])
+def test_node_versions_older_than_16_14_are_skipped(
+    data_dir: Path, version: str, records: bool
+) -> None:
+    pretend = Path(__file__).resolve().parent / "helpers" / "pretend_node_version.cjs"
+    done = run_node(
+        "early_exit.js",
+        preload=False,
+        node_args=("--require", str(pretend), "--require", str(PRELOAD)),
+        env={"PRETEND_NODE_VERSION": version},
+    )
+    assert done.returncode == 0 and done.stderr == b""
+    assert bool(metric_files(data_dir)) is records
