@@ -13,8 +13,11 @@ import json
 from html import escape
 
 from .report_md import TITLES
-from .results import SessionGrade
+from .results import SessionGrade, TreeNode
 from .units import mib
+
+LIFETIME_ROWS = 400  # rows of the lifetime chart at most (repeated helpers are one row each)
+_MARK_COLOURS = {"orphan": "#b3261e", "zombie": "#b3261e", "hung": "#c77700"}
 
 CHARTS = [
     ("memory", "Session memory (MiB)", [("memory_mib", "session RSS")]),
@@ -35,6 +38,7 @@ text-align:left;vertical-align:top}th{background:#f3f5f8}
 figure{margin:0;border:1px solid #d8dde5;border-radius:6px;padding:.5rem}
 figcaption{font-weight:600;margin-bottom:.3rem}svg{width:100%;height:auto;display:block}
 .legend span{margin-right:1rem;font-size:.85rem}
+svg.lifetimes{max-width:60rem}
 """
 
 # Draws every chart from the JSON block; only textContent and attributes are ever set.
@@ -139,6 +143,8 @@ def render_html(g: SessionGrade) -> str:
     parts.append("</div><noscript>Charts need JavaScript; the tables below hold the same "
                  "figures.</noscript>")
 
+    parts.append("<h2>Agents and lifetimes</h2>")
+    parts.extend(_lifetime_chart(g))
     parts.append("<h2>Key findings</h2>")
     for name, d in g.dimensions.items():
         parts.append(f"<h3>{TITLES[name]}: {e(d.assessment)} ({e(d.grade)}, "
@@ -153,6 +159,14 @@ def render_html(g: SessionGrade) -> str:
                 parts.append(f"<tr><td>{e(fig.label)}</td><td>{e(fig.display)}</td>"
                              f"<td>{fig.score:.1f}</td><td>{fig.weight:g}</td></tr>")
             parts.append("</table>")
+        if d.hung:
+            parts.append("<table class=\"hung\"><tr><th>Hung PID</th><th>Agent</th>"
+                         "<th>Waiting on</th><th>Idle (s)</th></tr>")
+            for h in d.hung:
+                parts.append(f"<tr><td>{h.pid}</td><td>{e(h.agent_name or h.agent or '')}</td>"
+                             f"<td>{e(h.waiting_on or '')}</td><td>{_n(h.idle_seconds)}</td>"
+                             "</tr>")
+            parts.append("</table>")
         if d.not_measured:
             parts.append("<p>Not measured: " + e("; ".join(d.not_measured)) + ".</p>")
 
@@ -165,6 +179,7 @@ def render_html(g: SessionGrade) -> str:
             f"<td>{mib(r.session_memory)}</td><td>{_n(r.session_fds)}</td>"
             f"<td>{_n(r.process_count)}</td><td>{e(r.event)}</td></tr>")
     parts.append("</table>")
+    parts.extend(f"<p class=\"note\">{e(note)}</p>" for note in g.phase_notes)
 
     recs = [f.recommendation for d in g.dimensions.values() for f in d.findings
             if f.severity.flags and f.recommendation]
@@ -175,12 +190,15 @@ def render_html(g: SessionGrade) -> str:
     else:
         parts.append("<p>No finding calls for a change.</p>")
 
-    parts.append("<h2>Agents</h2><table><tr><th>Agent</th><th>Id</th><th>PID</th><th>Exit</th>"
-                 "<th>Reason</th><th>Peak RSS</th><th>CPU (cores)</th></tr>")
+    parts.append("<h2>Agents</h2><table><tr><th>Agent</th><th>Id</th><th>PID</th>"
+                 "<th>Started by</th><th>Start (s)</th><th>Lifetime (s)</th><th>Ended</th>"
+                 "<th>Helpers</th><th>Peak RSS</th><th>CPU (cores)</th></tr>")
     for a in g.agents:
+        helpers = ", ".join(f"{h.name} ×{h.count}" for h in a.helpers)
         parts.append(
             f"<tr><td>{e(a.name)}</td><td>{e(a.agent_id)}</td><td>{_n(a.pid, sep=False)}</td>"
-            f"<td>{_n(a.exit_code, sep=False)}</td><td>{e(a.reason or '')}</td>"
+            f"<td>{e(a.started_by or 'session')}</td><td>{_n(a.start_s, 2)}</td>"
+            f"<td>{_n(a.lifetime_s, 2)}</td><td>{e(a.ended)}</td><td>{e(helpers)}</td>"
             f"<td>{mib(a.peak_rss)}</td><td>{_n(a.cpu_cores, 2)}</td></tr>")
     parts.append("</table><h2>Technical details</h2><ul>")
     for k, v in {**g.environment, **g.configuration}.items():
@@ -189,6 +207,51 @@ def render_html(g: SessionGrade) -> str:
     parts.append(f"<script type=\"application/json\" id=\"series\">{_json_for_script(g.series)}"
                  f"</script><script>{_JS}</script></body></html>\n")
     return "\n".join(parts)
+
+
+def _rows(nodes: list[TreeNode]) -> list[tuple[int, TreeNode]]:
+    """The tree flattened depth-first as (depth, node), at most LIFETIME_ROWS rows."""
+    out: list[tuple[int, TreeNode]] = []
+    stack = [(0, n) for n in reversed(nodes)]
+    while stack and len(out) < LIFETIME_ROWS:
+        depth, node = stack.pop()
+        out.append((depth, node))
+        stack.extend((depth + 1, c) for c in reversed(node.children))
+    return out
+
+
+def _lifetime_chart(g: SessionGrade) -> list[str]:
+    """Who spawned whom and when, as bars on the session's time axis (drawn here, no script;
+    every name is escaped text inside <text> and <title>)."""
+    rows = _rows(g.tree)
+    if not rows:
+        return ["<p>No process was recorded.</p>"]
+    total = max([(n.start_s or 0) + (n.seconds or 0) for _, n in rows]
+                + [((g.end_ns or 0) - (g.start_ns or 0)) / 1e9, 1e-3])
+    left, width, step = 320, 600, 18
+    height = step * len(rows) + 24
+    out = [f"<svg class=\"lifetimes\" id=\"lifetimes\" viewBox=\"0 0 {left + width + 10} "
+           f"{height}\" role=\"img\" aria-label=\"process lifetimes\">"]
+    for i, (depth, n) in enumerate(rows):
+        y = i * step + 4
+        x0 = left + width * (n.start_s or 0) / total
+        w = max(width * (n.seconds or 0) / total, 1.5)
+        colour = next((_MARK_COLOURS[m] for m in n.marks if m in _MARK_COLOURS),
+                      "#8c96a3" if n.role == "helper" else "#2458c6")
+        label = n.name + (f" ×{n.count}" if n.count > 1 else f" ({n.pid})")
+        tip = f"{label}: {n.ended}" + "".join(f"; {m}" for m in n.marks)
+        klass = " ".join(["bar"] + n.marks)
+        out.append(f"<text x=\"{4 + depth * 12}\" y=\"{y + 11}\" font-size=\"11\">"
+                   f"{escape(label[:48])}</text>"
+                   f"<rect class=\"{klass}\" x=\"{x0:.1f}\" y=\"{y}\" width=\"{w:.1f}\" "
+                   f"height=\"12\" fill=\"{colour}\"><title>{escape(tip)}</title></rect>")
+    out.append(f"<text x=\"{left + width}\" y=\"{height - 4}\" font-size=\"10\" "
+               f"text-anchor=\"end\">{total:.1f} s</text></svg>")
+    out.append("<div class=\"legend\"><span style=\"color:#2458c6\">&#9632; agent</span>"
+               "<span style=\"color:#8c96a3\">&#9632; helper</span>"
+               "<span style=\"color:#b3261e\">&#9632; left behind</span>"
+               "<span style=\"color:#c77700\">&#9632; hung</span></div>")
+    return out
 
 
 def _n(value: float | int | None, digits: int = 0, sep: bool = True) -> str:

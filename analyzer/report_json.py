@@ -6,12 +6,21 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from .results import DimensionGrade, LeftoverProcess, SessionGrade
+from .results import DimensionGrade, HungProcess, LeftoverProcess, SessionGrade
 
 
 def _leftover(p: LeftoverProcess) -> dict[str, Any]:
     return {"pid": p.pid, "command": p.command, "agent": p.agent, "agent_name": p.agent_name,
-            "parent_pid": p.parent_pid, "age_seconds": p.age_seconds, "source": p.source}
+            "parent_pid": p.parent_pid, "parent_name": p.parent_name,
+            "age_seconds": p.age_seconds, "zombie_seconds": p.zombie_seconds,
+            "source": p.source}
+
+
+def _hung(h: HungProcess) -> dict[str, Any]:
+    """``dimensions.cleanup.hung[]``: pid, agent, waiting_on, idle_seconds (and detail)."""
+    return {"pid": h.pid, "agent": h.agent_name or h.agent, "agent_id": h.agent,
+            "waiting_on": h.waiting_on, "idle_seconds": h.idle_seconds,
+            "holder_pid": h.holder_pid}
 
 
 def _dimension(d: DimensionGrade) -> dict[str, Any]:
@@ -32,9 +41,12 @@ def _dimension(d: DimensionGrade) -> dict[str, Any]:
              "relative_growth": lk.relative_growth, "level": lk.level, "samples": lk.samples}
             for lk in d.leaks
         ]
+    if d.name == "processes":
+        out["duplicate_daemons"] = [asdict(x) for x in d.duplicates]
     if d.name == "cleanup":
         out["orphans"] = [_leftover(p) for p in d.orphans]
         out["zombies"] = [_leftover(p) for p in d.zombies]
+        out["hung"] = [_hung(h) for h in d.hung]
     return out
 
 
@@ -46,7 +58,12 @@ def to_dict(g: SessionGrade) -> dict[str, Any]:
         "dimensions": {name: _dimension(d) for name, d in g.dimensions.items()},
         "not_measured": g.not_measured,
         "timeline": [asdict(r) for r in g.phases],
+        "shape": g.shape,
+        "phase_notes": g.phase_notes,
         "agents": [asdict(a) for a in g.agents],
+        "population": g.population,
+        "session_helpers": [asdict(h) for h in g.session_helpers],
+        "process_tree": [asdict(n) for n in g.tree],
         "environment": g.environment,
         "configuration": g.configuration,
         "start_ns": g.start_ns,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .results import DimensionGrade, SessionGrade, Severity
+from .results import AgentSummary, DimensionGrade, HelperGroup, SessionGrade, Severity, TreeNode
 from .units import MIB, mib
 
 TITLES = {
@@ -20,8 +20,10 @@ TITLES = {
     "gc": "Garbage collection",
     "cleanup": "Cleanup after termination",
 }
-SECTIONS = ["Executive summary", "Key findings", "Metrics timeline", "Strengths",
-            "Areas for monitoring", "Recommendations", "Technical details", "Conclusion"]
+SECTIONS = ["Executive summary", "Key findings", "Metrics timeline", "Agents and lifetimes",
+            "Process tree", "Strengths", "Areas for monitoring", "Recommendations",
+            "Technical details", "Conclusion"]
+MAX_TREE_ROWS = 300  # beyond this the Markdown tree stops (the JSON report has all of it)
 
 
 def esc(value: object) -> str:
@@ -80,17 +82,32 @@ def render_markdown(g: SessionGrade) -> str:
             for fig in d.figures:
                 add(f"| {_cell(fig.label)} | {esc(fig.display)} | {fig.score:.1f} "
                     f"| {fig.weight:g} |")
+        if d.hung:
+            add("\n| Hung PID | Agent | Waiting on | Idle |")
+            add("|---|---|---|---|")
+            for h in d.hung:
+                add(f"| {h.pid} | {esc(h.agent_name or h.agent or 'unknown')} "
+                    f"| {esc(h.waiting_on or 'unknown')} | {_secs(h.idle_seconds)} |")
         if d.not_measured:
             add("\nNot measured: " + "; ".join(_cell(x) for x in d.not_measured) + ".")
         add("")
 
     add("## Metrics timeline\n")
-    add("| Phase | Timestamp | System memory | Session memory | Session FDs | Processes "
-        "| Key event |")
-    add("|---|---|---|---|---|---|---|")
-    for r in g.phases:
-        add(f"| {r.phase} | {_when(r.ts_ns)} | {mib(r.system_memory)} | {mib(r.session_memory)} "
-            f"| {_num(r.session_fds)} | {_num(r.process_count)} | {esc(r.event)} |")
+    if g.phases:
+        add("| Phase | Timestamp | System memory | Session memory | Session FDs | Processes "
+            "| Key event |")
+        add("|---|---|---|---|---|---|---|")
+        for r in g.phases:
+            add(f"| {r.phase} | {_when(r.ts_ns)} | {mib(r.system_memory)} "
+                f"| {mib(r.session_memory)} | {_num(r.session_fds)} | {_num(r.process_count)} "
+                f"| {esc(r.event)} |")
+        add("")
+    out.extend(f"{note}\n" for note in g.phase_notes)
+
+    add("## Agents and lifetimes\n")
+    out.extend(_lifetimes(g))
+    add("## Process tree\n")
+    out.extend(_tree(g.tree))
     add("")
 
     add("## Strengths\n")
@@ -140,15 +157,6 @@ def render_markdown(g: SessionGrade) -> str:
         shown = f"{value:.1f}" if isinstance(value, float) else value
         add(f"- {labels.get(key, key.replace('_', ' '))}: {esc(shown)}")
     add(f"- session start: {_when(g.start_ns)}; end: {_when(g.end_ns)}")
-    if g.agents:
-        add("\n### Agents\n")
-        add("| Agent | Id | PID | Kind | Exit | Reason | Peak RSS | RSS growth | CPU (cores) "
-            "| Peak FDs |")
-        add("|---|---|---|---|---|---|---|---|---|---|")
-        for a in g.agents:
-            add(f"| {esc(a.name)} | {esc(a.agent_id)} | {_id(a.pid)} | {esc(a.kind or '')} "
-                f"| {_id(a.exit_code)} | {esc(a.reason or '')} | {mib(a.peak_rss)} "
-                f"| {_growth(a.rss_growth)} | {_num(a.cpu_cores, 2)} | {_num(a.peak_fds)} |")
     add(f"\nGrading: control points from {esc(g.config_source)}; scores on a log-normal curve "
         "(see docs/grading.md).\n")
 
@@ -158,6 +166,88 @@ def render_markdown(g: SessionGrade) -> str:
         add(f"- {TITLES[name]}: {d.grade} ({_score(d)}, {d.assessment})")
     add("")
     return "\n".join(out)
+
+
+def _lifetimes(g: SessionGrade) -> list[str]:
+    """Long- and short-lived agents summed up, then one row per agent: who started it, when,
+    for how long, how it ended, and the helpers it ran."""
+    pop = g.population
+    out = []
+    if pop:
+        split = f"{pop['split_seconds']:g} s"
+        for key, label in (("long_lived", f"Long-lived agents (ran {split} or longer)"),
+                           ("short_lived", f"Short-lived agents (under {split})")):
+            out.append(f"- {label}: {_group_sentence(pop[key])}")
+        if pop.get("helpers"):
+            out.append(f"- Helper processes (grouped under the agent that ran them): "
+                       f"{pop['helpers']}")
+        out.append("")
+    if not g.agents:
+        return out + ["No agent was recorded.", ""]
+    out += ["| Agent | Id | PID | Started by | Start | Lifetime | Ended | Helpers | Peak RSS "
+            "| RSS growth | CPU (cores) | Peak FDs |", "|---" * 12 + "|"]
+    out += [_agent_row(a) for a in g.agents]
+    if g.session_helpers:
+        out.append("\nHelpers the session ran itself: " + _helpers(g.session_helpers) + ".")
+    return out + [""]
+
+
+def _group_sentence(s: dict) -> str:
+    if not s["count"]:
+        return "none."
+    text = f"{s['count']} ({esc(', '.join(s['names'][:8]))}" + (
+        ", ..." if len(s["names"]) > 8 else "") + ")"
+    if s["min_seconds"] is not None:
+        text += f", {_secs(s['min_seconds'])}-{_secs(s['max_seconds'])} each"
+    if s["running_at_end"]:
+        text += f", {s['running_at_end']} still running at the end"
+    if s["nonzero_exits"]:
+        text += f", {s['nonzero_exits']} with a non-zero exit"
+    return text + "."
+
+
+def _agent_row(a: AgentSummary) -> str:
+    return (f"| {esc(a.name)} | {esc(a.agent_id)} | {_id(a.pid)} "
+            f"| {esc(a.started_by or 'session')} | {_secs(a.start_s)} | {_secs(a.lifetime_s)} "
+            f"| {esc(a.ended)} "
+            f"| {esc(_helpers(a.helpers)) or '-'} | {mib(a.peak_rss)} | {_growth(a.rss_growth)} "
+            f"| {_num(a.cpu_cores, 2)} | {_num(a.peak_fds)} |")
+
+
+def _helpers(groups: list[HelperGroup]) -> str:
+    return ", ".join(f"{h.name} ×{h.count}" for h in groups)
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _tree(nodes: list[TreeNode]) -> list[str]:
+    """The process tree as an indented list; leftovers and hung workers in bold capitals."""
+    if not nodes:
+        return ["No process was recorded."]
+    lines: list[str] = []
+    stack = [(n, 0) for n in reversed(nodes)]
+    while stack and len(lines) < MAX_TREE_ROWS:
+        node, depth = stack.pop()
+        lines.append("  " * depth + "- " + _tree_row(node))
+        stack.extend((c, depth + 1) for c in reversed(node.children))
+    if stack:
+        lines.append(f"- ... {len(stack)} more branches (the JSON report has the whole tree)")
+    return lines
+
+
+def _tree_row(n: TreeNode) -> str:
+    marks = "".join(f"**{m.upper()}** " for m in n.marks if m != "running")
+    if n.count > 1:
+        return (f"{marks}{esc(n.name)} ×{n.count}, {_secs(n.min_seconds)}-"
+                f"{_secs(n.max_seconds)}, {esc(n.ended)}")
+    role = " helper" if n.role == "helper" else ""
+    start = f"started at {_secs(n.start_s)}, " if n.start_s is not None else ""
+    return (f"{marks}{esc(n.name)} (pid {_id(n.pid)}{role}): {start}ran {_secs(n.seconds)}, "
+            f"{esc(n.ended)}")
 
 
 def _num(value: float | int | None, digits: int = 0) -> str:

@@ -24,10 +24,37 @@ class Severity(StrEnum):
         return self in (Severity.WARNING, Severity.CRITICAL)
 
 
+class Verdict(StrEnum):
+    """Every kind of finding that can flag a dimension or lower its grade.
+
+    docs/grading.md has one row per member: what triggers it, the look-alikes that must not,
+    and the tests that guard both (a test checks the table is complete).
+    """
+
+    MEMORY_LEAK = "memory.leak"
+    MEMORY_UNRELEASED = "memory.unreleased"
+    MEMORY_SYSTEM_PEAK = "memory.system_peak"
+    CPU_LOAD = "cpu.load"
+    CPU_SPINNING = "cpu.spinning"
+    GC_TIME_SHARE = "gc.time_share"
+    GC_COLLECTED_RATE = "gc.collected_rate"
+    GC_FULL_COLLECTIONS = "gc.full_collections_per_min"
+    GC_UNCOLLECTABLE = "gc.uncollectable"
+    PROCESSES_LEAK = "processes.leak"
+    PROCESSES_FDS_UNRELEASED = "processes.fds_unreleased"
+    PROCESSES_DUPLICATE_DAEMONS = "processes.duplicate_daemons"
+    CLEANUP_ORPHAN = "cleanup.orphan"
+    CLEANUP_ZOMBIE = "cleanup.zombie"
+    CLEANUP_HUNG = "cleanup.hung"
+    CLEANUP_UNTERMINATED = "cleanup.unterminated"
+    CLEANUP_FD_EXCESS = "cleanup.fd_excess"
+    CLEANUP_THREAD_EXCESS = "cleanup.thread_excess"
+
+
 @dataclass(kw_only=True)
 class Finding:
     """One human-readable observation; ``recommendation`` is what to do about it, derived
-    from the evidence."""
+    from the evidence. ``kind`` names the verdict of every finding that can flag."""
 
     text: str
     severity: Severity = Severity.INFO
@@ -35,6 +62,7 @@ class Finding:
     agent_name: str | None = None
     metric: str | None = None
     recommendation: str | None = None
+    kind: Verdict | None = None
 
 
 @dataclass
@@ -63,6 +91,29 @@ class LeftoverProcess:
     parent_pid: int | None = None
     age_seconds: float | None = None
     source: str = "audit"  # audit (span event) | metrics (sampled after terminate + settle)
+    parent_name: str | None = None  # who fails to reap a zombie (or init)
+    zombie_seconds: float | None = None  # how long a zombie had waited for its reaper
+
+
+@dataclass
+class HungProcess:
+    """A live process blocked reading a pipe or socket whose other end stays open, idle."""
+
+    pid: int
+    agent: str | None  # agent id
+    agent_name: str | None
+    waiting_on: str | None
+    idle_seconds: float | None
+    holder_pid: int | None = None
+
+
+@dataclass
+class DuplicateDaemons:
+    """Several long-lived instances of one command alive at the same time."""
+
+    command: str
+    pids: list[int | None]
+    overlap_seconds: float
 
 
 @dataclass
@@ -87,6 +138,8 @@ class DimensionGrade:
     leaks: list[Leak] = field(default_factory=list)
     orphans: list[LeftoverProcess] = field(default_factory=list)
     zombies: list[LeftoverProcess] = field(default_factory=list)
+    hung: list[HungProcess] = field(default_factory=list)
+    duplicates: list[DuplicateDaemons] = field(default_factory=list)
 
     @property
     def flagged(self) -> bool:
@@ -108,6 +161,35 @@ class PhaseRow:
 
 
 @dataclass
+class HelperGroup:
+    """Helper processes of one name an agent ran (ps, sh -c, which ...), summed up."""
+
+    name: str
+    count: int
+    min_seconds: float | None
+    max_seconds: float | None
+    exits: dict[str, int] = field(default_factory=dict)  # exit code (or "running") -> count
+
+
+@dataclass
+class TreeNode:
+    """One row of the process tree: a process, or ``count`` alike short siblings in one."""
+
+    name: str
+    pid: int | None
+    agent_id: str | None
+    role: str  # agent | helper
+    start_s: float | None  # seconds since the session start
+    seconds: float | None  # lifetime (None: unknown start)
+    ended: str  # how it ended, in words
+    marks: list[str] = field(default_factory=list)  # orphan, zombie, hung, running
+    children: list[TreeNode] = field(default_factory=list)
+    count: int = 1
+    min_seconds: float | None = None  # of an aggregated row
+    max_seconds: float | None = None
+
+
+@dataclass
 class AgentSummary:
     agent_id: str
     name: str
@@ -122,6 +204,14 @@ class AgentSummary:
     cpu_cores: float | None = None  # median utilisation in cores
     peak_fds: float | None = None
     peak_threads: float | None = None
+    role: str = "agent"
+    parent_pid: int | None = None
+    started_by: str | None = None  # the agent that ran it; None: the session itself
+    start_s: float | None = None  # seconds since the session start
+    lifetime_s: float | None = None
+    ended: str = ""  # how it ended, in words
+    long_lived: bool = False
+    helpers: list[HelperGroup] = field(default_factory=list)
 
 
 @dataclass
@@ -139,6 +229,11 @@ class SessionGrade:
     configuration: dict[str, Any] = field(default_factory=dict)
     not_measured: list[str] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)  # chart data for the HTML report
+    shape: str = "classic"  # classic (all spawn, all terminate) | rolling
+    phase_notes: list[str] = field(default_factory=list)  # plain sentences where phases do not fit
+    population: dict[str, Any] = field(default_factory=dict)  # long- / short-lived summaries
+    tree: list[TreeNode] = field(default_factory=list)
+    session_helpers: list[HelperGroup] = field(default_factory=list)  # helpers of no agent
     start_ns: int | None = None
     end_ns: int | None = None
     config_source: str = "defaults"

@@ -54,6 +54,10 @@ class AgentRecord:
     task_count: int = 0
     failed_tasks: int = 0
     first_task_ns: int | None = None  # start-up (imports, caches) is over by then
+    role: str | None = None  # swarm.agent.role: agent | helper (None: not recorded)
+    parent_pid: int | None = None
+    span_id: str | None = None  # of its create_agent span
+    parent_span_id: str | None = None  # the create_agent span's parent
 
 
 @dataclass
@@ -94,6 +98,20 @@ class LeftoverRecord:
     command: str | None
     age_s: float | None
     ts_ns: int | None
+    parent_name: str | None = None  # swarm.process.parent_name: who fails to reap a zombie
+    zombie_s: float | None = None  # swarm.process.zombie_seconds: how long it waited unreaped
+
+
+@dataclass
+class HungRecord:
+    """A ``swarm.process.hung`` event: blocked on a read whose other end stays open, idle."""
+
+    pid: int
+    agent_id: str | None
+    waiting_on: str | None
+    idle_s: float | None
+    holder_pid: int | None
+    ts_ns: int | None
 
 
 @dataclass
@@ -104,6 +122,7 @@ class SessionData:
     agents: list[AgentRecord] = field(default_factory=list)
     metrics: dict[str, Samples] = field(default_factory=dict)
     cleanup: list[LeftoverRecord] = field(default_factory=list)
+    hung: list[HungRecord] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # sessions view row
 
     def samples(self, metric: str) -> Samples:
@@ -144,12 +163,19 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
             pid=_int(row["pid"]), kind=row["kind"], spawn_ns=_int(row["spawn_ns"]),
             terminate_ns=_int(row["terminate_ns"]), exit_code=_int(row["exit_code"]),
             reason=row["termination_reason"], task_count=int(row["task_count"] or 0),
-            failed_tasks=int(row["failed_tasks"] or 0), first_task_ns=_int(row["first_task_ns"])))
+            failed_tasks=int(row["failed_tasks"] or 0), first_task_ns=_int(row["first_task_ns"]),
+            role=row["role"], parent_pid=_int(row["parent_pid"]), span_id=row["span_id"],
+            parent_span_id=row["parent_span_id"]))
     for row in _rows(con, "grading_cleanup", params):
         data[row["session_id"]].cleanup.append(LeftoverRecord(
             problem=row["problem"], pid=int(row["pid"] or -1), parent_pid=_int(row["parent_pid"]),
             agent_id=row["agent_id"], command=row["command"], age_s=row["age_s"],
-            ts_ns=_int(row["ts_ns"])))
+            ts_ns=_int(row["ts_ns"]), parent_name=row["parent_name"], zombie_s=row["zombie_s"]))
+    for row in _rows(con, "grading_hung", params):
+        data[row["session_id"]].hung.append(HungRecord(
+            pid=int(row["pid"] if row["pid"] is not None else -1), agent_id=row["agent_id"],
+            waiting_on=row["waiting_on"], idle_s=row["idle_s"],
+            holder_pid=_int(row["holder_pid"]), ts_ns=_int(row["ts_ns"])))
     cols = con.execute(db.load_sql("grading_points"), {
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
         "summed": SUMMED_OVER_KEYS}).fetchnumpy()

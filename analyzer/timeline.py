@@ -2,7 +2,10 @@
 
 Phases, as in a hand-written persistence report: baseline (before the first spawn), agents
 active, peak (session memory), pre-termination (before the first terminate) and
-post-termination (after the last terminate plus the settle window).
+post-termination (after the last terminate plus the settle window). They fit the classic
+session (all agents spawn, work, all terminate); in a rolling population, where agents come
+and go throughout, "agents active" and "pre-termination" have no moment, and the report says
+so in a plain sentence instead of a row of n/a.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 from swarmscope import conventions as C
 
 from .results import PhaseRow
-from .session_data import NS, Samples, SessionData
+from .session_data import NS, AgentRecord, Samples, SessionData
 
 
 @dataclass
@@ -149,13 +152,20 @@ class Phases:
     # No sample before the first spawn: the baseline is the session's own processes (those of
     # no agent) at the first sample - what the session held before its agents existed.
     baseline_estimated: bool = False
+    shape: str = "classic"  # classic | rolling (grading.population)
+    running: int = 0  # agents still running when the recording ended
 
 
-def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
-    spawns = [a.spawn_ns for a in data.agents if a.spawn_ns]
-    terms = [a.terminate_ns for a in data.agents if a.terminate_ns]
+def compute_phases(data: SessionData, tl: Timeline, settle_s: float,
+                   agents: list[AgentRecord] | None = None, shape: str = "classic") -> Phases:
+    """Phase indices on the grid; ``agents`` are those that define the phases (helpers that
+    come and go in between do not), all of the session's by default."""
+    agents = data.agents if agents is None else agents
+    spawns = [a.spawn_ns for a in agents if a.spawn_ns]
+    terms = [a.terminate_ns for a in agents if a.terminate_ns]
     ph = Phases(min(spawns) if spawns else None, min(terms) if terms else None,
-                max(terms) if terms else None, settle_s)
+                max(terms) if terms else None, settle_s, shape=shape,
+                running=sum(1 for a in agents if a.spawn_ns and a.terminate_ns is None))
     g = tl.ts
     if not len(g):
         return ph
@@ -168,6 +178,16 @@ def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
             own = np.flatnonzero(tl.own["count"] > 0) if "count" in tl.own else np.empty(0)
             ph.baseline = int(own[0]) if len(own) else 0
             ph.baseline_estimated = True
+    if not np.all(np.isnan(tl.session_rss)):
+        ph.peak = int(np.nanargmax(tl.session_rss))
+    _post_termination(ph, g, settle_s)
+    if shape == "classic":
+        _active_and_pre(ph, g, spawns)
+    return ph
+
+
+def _active_and_pre(ph: Phases, g: np.ndarray, spawns: list[int]) -> None:
+    """The phases of the classic shape: every agent running, and just before the first stops."""
     end_active = ph.first_terminate_ns or int(g[-1])
     start_active = max(spawns) if spawns else int(g[0])
     during = np.flatnonzero((g >= start_active) & (g < end_active))
@@ -176,11 +196,12 @@ def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
     if len(during):
         mid = (start_active + end_active) / 2
         ph.active = int(during[np.argmin(np.abs(g[during] - mid))])
-    if not np.all(np.isnan(tl.session_rss)):
-        ph.peak = int(np.nanargmax(tl.session_rss))
     if ph.first_terminate_ns is not None:
         pre = np.flatnonzero(g < ph.first_terminate_ns)
         ph.pre_termination = int(pre[-1]) if len(pre) else None
+
+
+def _post_termination(ph: Phases, g: np.ndarray, settle_s: float) -> None:
     if ph.last_terminate_ns is not None:
         target = ph.last_terminate_ns + int(settle_s * NS)
         after = np.flatnonzero(g >= target)
@@ -189,13 +210,15 @@ def compute_phases(data: SessionData, tl: Timeline, settle_s: float) -> Phases:
         else:
             late = np.flatnonzero(g > ph.last_terminate_ns)
             ph.post_termination = int(late[-1]) if len(late) else None
-    return ph
 
 
-def timeline_rows(data: SessionData, tl: Timeline, ph: Phases) -> list[PhaseRow]:
-    """The metrics timeline table: one row per phase."""
-    n_agents = len(data.agents)
-    first_term = next((a for a in sorted(data.agents, key=lambda a: a.terminate_ns or 0)
+def timeline_rows(data: SessionData, tl: Timeline, ph: Phases,
+                  agents: list[AgentRecord] | None = None) -> list[PhaseRow]:
+    """The metrics timeline table: one row per phase that has a sample (phase_notes says
+    why a phase is missing)."""
+    agents = data.agents if agents is None else agents
+    n_agents = len(agents)
+    first_term = next((a for a in sorted(agents, key=lambda a: a.terminate_ns or 0)
                        if a.terminate_ns), None)
     events = {
         "baseline": "before the first spawn",
@@ -211,14 +234,46 @@ def timeline_rows(data: SessionData, tl: Timeline, ph: Phases) -> list[PhaseRow]
     for phase, idx in (("baseline", ph.baseline), ("agents active", ph.active),
                        ("peak", ph.peak), ("pre-termination", ph.pre_termination),
                        ("post-termination", ph.post_termination)):
+        if idx is None:
+            continue
         own = phase == "baseline" and ph.baseline_estimated
         rows.append(PhaseRow(
             phase=phase,
-            ts_ns=int(tl.ts[idx]) if idx is not None else None,
+            ts_ns=int(tl.ts[idx]),
             system_memory=tl.at(idx, tl.system_memory),
             session_memory=tl.at(idx, tl.own["rss"] if own else tl.session_rss),
             session_fds=tl.at(idx, tl.own["fds"] if own else tl.session_fds),
             process_count=tl.at(idx, tl.own["count"] if own else tl.process_count),
-            event=events[phase] if idx is not None else "no samples in this phase",
+            event=events[phase],
         ))
     return rows
+
+
+def phase_notes(tl: Timeline, ph: Phases) -> list[str]:
+    """Plain sentences for the phases that do not apply to this session, and why."""
+    if not len(tl.ts):
+        return ["No process was sampled, so there is no timeline of session totals."]
+    notes = []
+    if ph.first_spawn_ns is None:
+        notes.append("No agent was recorded: the timeline shows the session's own processes.")
+        return notes
+    if ph.shape == "rolling":
+        notes.append("Agents started and ended throughout the session (a rolling population), "
+                     "so no moment had every agent running: the classic 'agents active' and "
+                     "'pre-termination' phases do not apply. The agent lifetimes show who ran "
+                     "when.")
+    else:
+        if ph.active is None:
+            notes.append("No sample was taken while every agent was running.")
+        if ph.first_terminate_ns is not None and ph.pre_termination is None:
+            notes.append("No sample was taken before the first agent was terminated.")
+    if ph.post_termination is None:
+        if ph.running:
+            notes.append(f"{ph.running} agent{'s were' if ph.running != 1 else ' was'} still "
+                         "running when the recording ended, so there is no state after the "
+                         "last terminate.")
+        elif ph.last_terminate_ns is None:
+            notes.append("No agent was terminated while the session was recorded.")
+        else:
+            notes.append("No sample was taken after the last terminate.")
+    return notes

@@ -5,27 +5,36 @@ from __future__ import annotations
 
 from swarmscope import conventions as C
 
-from ..results import DimensionGrade, Finding, LeftoverProcess, Severity
-from ..session_data import NS, SessionData
+from ..results import DimensionGrade, Finding, HungProcess, LeftoverProcess, Severity, Verdict
+from ..session_data import NS, LeftoverRecord, SessionData
 from .context import Context, Values, agent_series, dimension, pct, released_share
 
 Leftovers = dict[int, LeftoverProcess]
+INIT_PID = 1
 
 
 def grade_cleanup(ctx: Context) -> DimensionGrade:
     findings: list[Finding] = []
     values: Values = {}
     d = ctx.data
-    orphans, zombies = _audited_leftovers(ctx)
+    orphans, zombies, transient = _audited_leftovers(ctx)
     _late_samples(ctx, orphans, zombies)
-    audited = bool(d.cleanup) or _has_audit(d)
+    hung = _hung(ctx)
+    audited = bool(d.cleanup) or bool(d.hung) or _has_audit(d)
     terminated = [a for a in d.agents if a.terminate_ns is not None]
     if audited or (terminated and len(d.samples(C.PROCESS_MEMORY_USAGE))):
         values["orphans"] = (len(orphans), str(len(orphans)))
     if audited:
         values["zombies"] = (len(zombies), str(len(zombies)))
+        values["hung"] = (len(hung), str(len(hung)))
     findings += [_orphan_finding(p) for p in orphans.values()]
     findings += [_zombie_finding(p) for p in zombies.values()]
+    findings += [_hung_finding(ctx, h) for h in hung]
+    if transient:
+        findings.append(Finding(
+            text=f"{len(transient)} exited process(es) waited less than "
+            f"{ctx.threshold('cleanup', 'zombie_grace_seconds'):g} s for their parent to reap "
+            "them (pid " + ", ".join(str(r.pid) for r in transient) + "): not left behind."))
     _unterminated(ctx, values, findings)
     _excess(ctx, values, findings)
     if ctx.ph.post_termination is not None and not ctx.ph.settle_observed:
@@ -36,19 +45,39 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
         findings.append(Finding(text="Every terminated agent is gone: no orphans, no zombies, "
                                 "handles back to baseline.", severity=Severity.GOOD))
     return dimension(ctx, "cleanup", values, findings, orphans=list(orphans.values()),
-                     zombies=list(zombies.values()))
+                     zombies=list(zombies.values()), hung=hung)
 
 
-def _audited_leftovers(ctx: Context) -> tuple[Leftovers, Leftovers]:
-    """Orphans and zombies the cleanup audit reported (one record per pid)."""
+def _audited_leftovers(ctx: Context) -> tuple[Leftovers, Leftovers, list[LeftoverRecord]]:
+    """Orphans and zombies the cleanup audit reported (one record per pid), and the zombies
+    that had waited for their reaper less than the grace period (not left behind)."""
     orphans: Leftovers = {}
     zombies: Leftovers = {}
+    transient: dict[int, LeftoverRecord] = {}
+    grace = ctx.threshold("cleanup", "zombie_grace_seconds")
     for rec in ctx.data.cleanup:
+        if rec.problem == "zombie" and rec.zombie_s is not None and rec.zombie_s < grace:
+            transient.setdefault(rec.pid, rec)  # its parent (init) reaps it a moment later
+            continue
         target = orphans if rec.problem == "orphan" else zombies
         target.setdefault(rec.pid, LeftoverProcess(
             rec.pid, rec.command, rec.agent_id, ctx.agent_name(rec.agent_id), rec.parent_pid,
-            rec.age_s, "audit"))
-    return orphans, zombies
+            rec.age_s, "audit", parent_name=_parent_name(ctx, rec), zombie_seconds=rec.zombie_s))
+    late = [r for pid, r in transient.items() if pid not in zombies]
+    return orphans, zombies, late
+
+
+def _parent_name(ctx: Context, rec: LeftoverRecord) -> str | None:
+    """Who the leftover's parent is: as recorded, else the agent with that pid, else init."""
+    if rec.parent_name:
+        return rec.parent_name
+    if rec.parent_pid is None:
+        return None
+    named = [life for life in ctx.population.lives.values()
+             if life.agent.pid == rec.parent_pid]
+    if named:
+        return max(named, key=lambda x: x.start_ns or 0).agent.name
+    return "init" if rec.parent_pid == INIT_PID else None
 
 
 def _late_samples(ctx: Context, orphans: Leftovers, zombies: Leftovers) -> None:
@@ -59,7 +88,8 @@ def _late_samples(ctx: Context, orphans: Leftovers, zombies: Leftovers) -> None:
         a = agents.get(agent_id) if agent_id else None
         if a is None or a.terminate_ns is None or pid < 0 or pid in orphans or pid in zombies:
             continue
-        late = s.ts[s.ts > a.terminate_ns + settle_ns]
+        # a zombie has no resident memory: whether it is reaped is the zombie rule's question
+        late = s.ts[(s.ts > a.terminate_ns + settle_ns) & (s.value > 0)]
         if len(late):
             orphans[pid] = LeftoverProcess(
                 pid, None, agent_id, a.name, None,
@@ -73,18 +103,55 @@ def _orphan_finding(p: LeftoverProcess) -> Finding:
         "terminated" + (" (seen in samples after the settle window)" if p.source == "metrics"
                        else "") + ".",
         severity=Severity.CRITICAL, agent_id=p.agent, agent_name=p.agent_name,
+        kind=Verdict.CLEANUP_ORPHAN,
         recommendation=f"Make {p.agent_name or 'the agent'} stop and reap its children before "
         "it exits, or run it in its own process group or cgroup and end that on terminate: "
         f"pid {p.pid} outlived it.")
 
 
 def _zombie_finding(p: LeftoverProcess) -> Finding:
+    parent = _who_reaps(p)
+    waited = f" for {p.zombie_seconds:.0f} s" if p.zombie_seconds is not None else ""
     return Finding(
         text=f"Zombie: pid {p.pid}" + (f" ({p.command})" if p.command else "")
-        + f" of agent {p.agent_name or p.agent or 'unknown'} exited but was never reaped.",
+        + f" of agent {p.agent_name or p.agent or 'unknown'} exited but was never reaped"
+        + (f": its parent, {parent}, has not waited for it{waited}." if parent else "."),
         severity=Severity.CRITICAL, agent_id=p.agent, agent_name=p.agent_name,
+        kind=Verdict.CLEANUP_ZOMBIE,
         recommendation="Reap exited children: call wait()/Popen.wait() (or handle SIGCHLD) in "
-        f"the parent of pid {p.pid}.")
+        f"{parent or 'the parent of pid ' + str(p.pid)}.")
+
+
+def _who_reaps(p: LeftoverProcess) -> str | None:
+    if p.parent_pid is None:
+        return p.parent_name
+    return f"pid {p.parent_pid}" + (f" ({p.parent_name})" if p.parent_name else "")
+
+
+def _hung(ctx: Context) -> list[HungProcess]:
+    """Hung processes from the audit's events, one per pid (the longest idle time)."""
+    found: dict[int, HungProcess] = {}
+    pids = {life.agent.pid: life.agent for life in ctx.population.lives.values()}
+    for rec in ctx.data.hung:
+        agent_id = rec.agent_id or (pids[rec.pid].agent_id if rec.pid in pids else None)
+        known = found.get(rec.pid)
+        if known is None or (rec.idle_s or 0) > (known.idle_seconds or 0):
+            found[rec.pid] = HungProcess(rec.pid, agent_id, ctx.agent_name(agent_id),
+                                         rec.waiting_on, rec.idle_s, rec.holder_pid)
+    return list(found.values())
+
+
+def _hung_finding(ctx: Context, h: HungProcess) -> Finding:
+    idle = f" for {h.idle_seconds:.0f} s" if h.idle_seconds is not None else ""
+    holder = f", held open by pid {h.holder_pid}" if h.holder_pid is not None else ""
+    return Finding(
+        text=f"Hung: pid {h.pid} of agent {h.agent_name or h.agent or 'unknown'} has waited"
+        f"{idle} on {h.waiting_on or 'a read'}{holder}, alive, without CPU or input.",
+        severity=Severity.WARNING, agent_id=h.agent, agent_name=h.agent_name,
+        kind=Verdict.CLEANUP_HUNG,
+        recommendation=f"Close the write end of what pid {h.pid} reads once its input is "
+        "written (a worker's stdin after the prompt), or give the worker a timeout: it waits "
+        "for input that never comes.")
 
 
 def _unterminated(ctx: Context, values: Values, findings: list[Finding]) -> None:
@@ -96,6 +163,7 @@ def _unterminated(ctx: Context, values: Values, findings: list[Finding]) -> None
         findings.append(Finding(
             text=f"Agent {a.name} was spawned but never terminated (no terminate record).",
             severity=Severity.WARNING, agent_id=a.agent_id, agent_name=a.name,
+            kind=Verdict.CLEANUP_UNTERMINATED,
             recommendation=f"Terminate {a.name} explicitly (Agent.terminate()) or record its "
             "exit (Agent.record_exit()) so its end is known."))
 
@@ -115,6 +183,7 @@ def _excess(ctx: Context, values: Values, findings: list[Finding]) -> None:
             findings.append(Finding(
                 text=f"{excess:.0f} {label} above baseline after termination "
                 f"({base:.0f} → {post:.0f}).", severity=Severity.WARNING,
+                kind=Verdict.CLEANUP_FD_EXCESS if kind == "fds" else Verdict.CLEANUP_THREAD_EXCESS,
                 recommendation=f"Release {label} when agents stop: they stay above the "
                 "baseline."))
     rel = released_share(tl, ph, tl.session_rss, "rss")

@@ -15,11 +15,12 @@ import numpy as np
 
 from ..config import GradingConfig
 from ..leaks import TrendResult, analyse_with
-from ..results import DimensionGrade, FigureScore, Finding, Leak, Severity
+from ..results import DimensionGrade, FigureScore, Finding, Leak, Severity, Verdict
 from ..scoring import assessment_word, letter_grade, weighted_mean
 from ..session_data import NS, Samples, SessionData
 from ..timeline import Phases, Timeline
 from ..units import MIB, mib, pct
+from .population import Population, build_population
 
 __all__ = ["MIB", "Context", "Values", "mib", "pct"]
 # figure key -> (value, how the report shows it); None or absent: not measured
@@ -33,6 +34,15 @@ class Context:
     tl: Timeline
     ph: Phases
     trends: dict[tuple[str, int], TrendResult | None] = field(default_factory=dict)
+    pop: Population | None = None
+
+    @property
+    def population(self) -> Population:
+        """Lifetimes, parents and roles of the session's processes (built once)."""
+        if self.pop is None:
+            self.pop = build_population(
+                self.data, self.threshold("processes", "long_lived_seconds"))
+        return self.pop
 
     def trend(self, kind: str, metric: str, agent_id: str | None, pid: int,
               s: Samples) -> TrendResult | None:
@@ -133,7 +143,8 @@ def dimension(ctx: Context, name: str, values: Values, findings: list[Finding],
 
 
 def leak_findings(ctx: Context, metric: str, kind: str, label: str, findings: list[Finding],
-                  unit: Callable[[float], str]) -> tuple[list[Leak], int]:
+                  unit: Callable[[float], str],
+                  verdict: Verdict) -> tuple[list[Leak], int]:
     """Leak verdicts for every agent series of ``metric``; returns leaks and series tested."""
     leaks, tested = [], 0
     for agent_id, pid, s in agent_series(ctx.data.samples(metric)):
@@ -151,6 +162,7 @@ def leak_findings(ctx: Context, metric: str, kind: str, label: str, findings: li
             f"(+{res.relative_growth * 100:.0f} % over the analysed window, Mann-Kendall "
             f"p = {res.p_value:.2g}) - a leak.",
             severity=Severity.CRITICAL, agent_id=agent_id, agent_name=name, metric=metric,
+            kind=verdict,
             recommendation=f"Find what {name or 'this process'} keeps allocating: {label} "
             "should level off once its working set is built (check caches, unbounded lists, "
             "unclosed handles)."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from swarmscope import conventions as C
 
-from ..results import DimensionGrade, Finding, Severity
+from ..results import DimensionGrade, Finding, Severity, Verdict
 from ..session_data import NS, Samples
 from .context import Context, Values, agent_series, dimension, per_second, steady
 
@@ -47,7 +47,12 @@ def grade_cpu(ctx: Context) -> DimensionGrade:
         findings.append(Finding(text="Host CPU count unknown: load averages are read as "
                                 "per-host, not per core."))
     _load(ctx, values, findings)
-    per_agent = [x for x in agent_cpu(ctx) if x[1] is not None]
+    per_process = [x for x in agent_cpu(ctx) if x[1] is not None]
+    # A command that starts, works at full speed and exits is not spinning: only processes
+    # that lived at least spinning_min_seconds are judged on their CPU use.
+    min_s = ctx.threshold("cpu", "spinning_min_seconds")
+    per_agent = [x for x in per_process if _lived_seconds(ctx, x[2]) >= min_s]
+    findings.extend(_short_busy(ctx, [x for x in per_process if x not in per_agent], min_s))
     if per_agent:
         cores_used, agent_id, _, _ = max(per_agent, key=lambda x: x[0])
         values["agent_cpu_max"] = (cores_used, f"{cores_used:.2f} cores "
@@ -58,8 +63,60 @@ def grade_cpu(ctx: Context) -> DimensionGrade:
                 text=f"Every agent idles between tasks: the busiest, "
                 f"{ctx.agent_name(agent_id)}, uses {cores_used:.2f} cores.",
                 severity=Severity.GOOD))
+    if per_process:
         findings.extend(_spawn_spikes(ctx))
     return dimension(ctx, "cpu", values, findings)
+
+
+def _cpu_series(ctx: Context, pid: int) -> tuple[np.ndarray, np.ndarray]:
+    """(timestamps, cores) of one process over its whole life, from utilisation samples."""
+    util = ctx.data.samples(C.PROCESS_CPU_UTILIZATION)
+    s = util.where(util.pid == pid)
+    return s.ts, s.value * ctx.cores
+
+
+def _lived_seconds(ctx: Context, pid: int) -> float:
+    """How long a process was observed: first to last sample plus one sampling interval."""
+    ts, _ = _cpu_series(ctx, pid)
+    if not len(ts):
+        times = ctx.data.samples(C.PROCESS_CPU_TIME)
+        ts = times.ts[times.pid == pid]
+    if not len(ts):
+        return 0.0
+    return (int(ts.max()) - int(ts.min())) / NS + ctx.tl.interval_s
+
+
+def _busy_seconds(ctx: Context, pid: int, line: float) -> float:
+    """The longest stretch of consecutive samples at ``line`` cores or more, in seconds.
+
+    Without utilisation samples the whole observed life counts (the median said busy)."""
+    ts, cores = _cpu_series(ctx, pid)
+    if not len(ts):
+        return _lived_seconds(ctx, pid)
+    best, run_start = 0.0, None
+    for i, busy in enumerate(cores >= line):
+        if busy and run_start is None:
+            run_start = i
+        if busy:
+            best = max(best, (int(ts[i]) - int(ts[run_start])) / NS + ctx.tl.interval_s)
+        else:
+            run_start = None
+    return best
+
+
+def _short_busy(ctx: Context, short: list[AgentCpu], min_s: float) -> list[Finding]:
+    """Short-lived processes that worked at full speed: told, not judged."""
+    busy_line = ctx.cfg.figure("cpu", "agent_cpu_max").p10
+    busy = [x for x in short if x[0] >= busy_line]
+    if not busy:
+        return []
+    used, a_id, pid, _ = max(busy, key=lambda x: x[0])
+    n = len(busy)
+    return [Finding(
+        text=f"{n} short-lived process{'es' if n != 1 else ''} worked at full speed and "
+        f"exited within {min_s:g} s (busiest: {ctx.short(a_id, pid)}, {used:.2f} cores for "
+        f"{_lived_seconds(ctx, pid):.1f} s): work done, not spinning - not graded.",
+        metric=C.PROCESS_CPU_UTILIZATION)]
 
 
 def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
@@ -85,7 +142,8 @@ def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
     findings.append(Finding(
         text=f"Load average (1 min) peaked at {peak:.2f} per core on {cores} core(s); "
         f"{sustained:.2f} per core while agents were active.", severity=sev,
-        metric=C.SYSTEM_LOAD_1M, recommendation=None if sev == Severity.GOOD else
+        metric=C.SYSTEM_LOAD_1M, kind=None if sev == Severity.GOOD else Verdict.CPU_LOAD,
+        recommendation=None if sev == Severity.GOOD else
         "The host ran more runnable work than it has cores: cap concurrent agents "
         f"(about {cores} busy agents fit) or spread them over time."))
 
@@ -96,6 +154,7 @@ def _busy_agents(ctx: Context, per_agent: list[AgentCpu],
     spec = ctx.cfg.figure("cpu", "agent_cpu_max")
     busy_line = spec.median * ctx.threshold("cpu", "busy_share_of_median")
     max_waits = ctx.threshold("cpu", "spinning_voluntary_switches")
+    min_s = ctx.threshold("cpu", "spinning_min_seconds")
     busy = []
     for used, a_id, a_pid, _ in sorted(per_agent, key=lambda x: -x[0]):
         waits = _voluntary_switch_rate(ctx, a_id, a_pid)
@@ -104,13 +163,18 @@ def _busy_agents(ctx: Context, per_agent: list[AgentCpu],
         spinning = used >= spec.p10 and waits is not None and waits < max_waits
         if used < busy_line and not spinning:
             continue
+        # ... and busy for long: a burst of full-speed work between waits is not a spin
+        busy_s = _busy_seconds(ctx, a_pid, spec.p10)
+        if busy_s < min_s:
+            continue
         busy.append(a_id)
         how = (f", and gives the CPU up voluntarily {waits:.1f} times/s" if waits
                is not None else "")
         name = ctx.agent_name(a_id)
         findings.append(Finding(
             text=f"{ctx.who(a_id, a_pid)} keeps {used:.2f} cores busy (median after "
-            f"warm-up){how} - it spins rather than waits.", severity=Severity.WARNING,
+            f"warm-up; {busy_s:.0f} s without a break){how} - it spins rather than waits.",
+            severity=Severity.WARNING, kind=Verdict.CPU_SPINNING,
             agent_id=a_id, agent_name=name, metric=C.PROCESS_CPU_UTILIZATION,
             recommendation=f"Make {name} block on its work queue or sleep between "
             "polls instead of busy-looping."))

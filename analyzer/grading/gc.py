@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from swarmscope import conventions as C
 
-from ..results import DimensionGrade, Finding, Severity
+from ..results import DimensionGrade, Finding, Severity, Verdict
 from ..session_data import Samples
 from .context import Context, Values, agent_series, counter_rate, dimension, pct, per_second, steady
 
@@ -18,6 +18,9 @@ _FIGURES: tuple[tuple[str, str, Callable[[float], str]], ...] = (
     ("full_collections_per_min", "full_per_min", lambda v: f"{v:.1f} /min"),
     ("uncollectable", "uncollectable", lambda v: f"{v:.0f}"),
 )
+_VERDICTS = {"time_share": Verdict.GC_TIME_SHARE, "collected_rate": Verdict.GC_COLLECTED_RATE,
+             "full_collections_per_min": Verdict.GC_FULL_COLLECTIONS,
+             "uncollectable": Verdict.GC_UNCOLLECTABLE}
 
 
 def grade_gc(ctx: Context) -> DimensionGrade:
@@ -41,7 +44,7 @@ def grade_gc(ctx: Context) -> DimensionGrade:
             findings.append(Finding(
                 text=f"{ctx.who(owner[pid], pid)}: {spec.description} = {fmt(v)}.",
                 severity=Severity.WARNING, agent_id=owner[pid],
-                agent_name=ctx.agent_name(owner[pid]),
+                agent_name=ctx.agent_name(owner[pid]), kind=_VERDICTS[fig],
                 recommendation=_advice(fig, ctx.agent_name(owner[pid]) or f"pid {pid}")))
     per_gen = _collections_per_generation(ctx)
     if per_gen:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from swarmscope import conventions as C
 
-from ..results import DimensionGrade, Finding, Severity
+from ..results import DimensionGrade, Finding, Severity, Verdict
 from .context import (
     Context,
     Values,
@@ -21,10 +21,12 @@ from .context import (
 def grade_memory(ctx: Context) -> DimensionGrade:
     findings: list[Finding] = []
     values: Values = {}
-    leaks, tested = leak_findings(ctx, C.PROCESS_MEMORY_USAGE, "rss", "RSS", findings, mib)
+    leaks, tested = leak_findings(ctx, C.PROCESS_MEMORY_USAGE, "rss", "RSS", findings, mib,
+                                  Verdict.MEMORY_LEAK)
     heap_leaks, heap_tested = leak_findings(ctx, C.HEAP_ALLOCATED_BLOCKS, "heap",
                                             "heap (allocated blocks)", findings,
-                                            lambda v: f"{v:,.0f} blocks")
+                                            lambda v: f"{v:,.0f} blocks",
+                                            Verdict.MEMORY_LEAK)
     leaks += heap_leaks
     if tested + heap_tested:
         values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + heap_tested} series")
@@ -62,7 +64,7 @@ def _released(ctx: Context, values: Values, findings: list[Finding]) -> None:
         text=f"Session memory: {mib(base)} at baseline, peak {mib(peak)}, {mib(post)} after "
         f"termination - {(1 - unreleased) * 100:.0f} % of the increase released.",
         severity=Severity.GOOD if ok else Severity.WARNING, metric=C.PROCESS_MEMORY_USAGE,
-        recommendation=None if ok else
+        kind=None if ok else Verdict.MEMORY_UNRELEASED, recommendation=None if ok else
         "Memory stays high after the agents stopped: check for processes left running "
         "and for caches the orchestrator keeps per agent."))
 
@@ -84,5 +86,6 @@ def _system_peak(ctx: Context, values: Values, findings: list[Finding]) -> None:
         text=f"System memory peaked at {pct(peak_util)} of the host"
         + (f" - above the {line * 100:g} % alert line." if high else "."),
         severity=Severity.WARNING if high else Severity.INFO, metric=C.SYSTEM_MEMORY_UTILIZATION,
+        kind=Verdict.MEMORY_SYSTEM_PEAK if high else None,
         recommendation="Lower the number of concurrent agents or give the host more "
         f"memory: the system ran above {line * 100:g} % memory." if high else None))

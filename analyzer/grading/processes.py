@@ -5,17 +5,19 @@ from __future__ import annotations
 import numpy as np
 from swarmscope import conventions as C
 
-from ..results import DimensionGrade, Finding, Severity
+from ..results import DimensionGrade, DuplicateDaemons, Finding, Severity, Verdict
 from .context import Context, Values, dimension, leak_findings, pct, released_share
+from .population import duplicate_daemons
 
 
 def grade_processes(ctx: Context) -> DimensionGrade:
     findings: list[Finding] = []
     values: Values = {}
     leaks, tested = leak_findings(ctx, C.PROCESS_FD_COUNT, "fds", "open file descriptors",
-                                  findings, lambda v: f"{v:.2f} FDs")
+                                  findings, lambda v: f"{v:.2f} FDs", Verdict.PROCESSES_LEAK)
     t_leaks, t_tested = leak_findings(ctx, C.PROCESS_THREAD_COUNT, "threads", "thread count",
-                                      findings, lambda v: f"{v:.2f} threads")
+                                      findings, lambda v: f"{v:.2f} threads",
+                                      Verdict.PROCESSES_LEAK)
     leaks += t_leaks
     if tested + t_tested:
         values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + t_tested} series")
@@ -27,7 +29,29 @@ def grade_processes(ctx: Context) -> DimensionGrade:
     _peak(ctx, values, C.PROCESS_FD_COUNT, "peak_process_fds")
     _peak(ctx, values, C.PROCESS_THREAD_COUNT, "peak_process_threads")
     _process_count(ctx, findings)
-    return dimension(ctx, "processes", values, findings, leaks=leaks)
+    duplicates = _duplicates(ctx, values, findings)
+    return dimension(ctx, "processes", values, findings, leaks=leaks, duplicates=duplicates)
+
+
+def _duplicates(ctx: Context, values: Values, findings: list[Finding]) -> list[DuplicateDaemons]:
+    """Several live instances of one long-lived command at the same time."""
+    pop = ctx.population
+    if not any(life.start_ns is not None and life.agent.pid is not None
+               for life in pop.agents()):
+        return []  # no agent process (in-process agents cannot be daemons)
+    found = duplicate_daemons(pop, ctx.threshold("processes", "duplicate_overlap_seconds"))
+    extra = sum(len(d.pids) - 1 for d in found)
+    values["duplicate_daemons"] = (extra, str(extra))
+    for d in found:
+        pids = ", ".join(str(p) for p in d.pids)
+        findings.append(Finding(
+            text=f"{len(d.pids)} instances of {d.command} ran at the same time (pids {pids}; "
+            f"overlapping for {d.overlap_seconds:.0f} s), each long-lived: duplicate daemons.",
+            severity=Severity.WARNING, agent_name=d.command,
+            kind=Verdict.PROCESSES_DUPLICATE_DAEMONS,
+            recommendation=f"Start {d.command} once per session: check for a running instance "
+            "(a pid or lock file) before starting another, and stop the old one on restart."))
+    return found
 
 
 def _fds_released(ctx: Context, values: Values, findings: list[Finding]) -> None:
@@ -41,7 +65,7 @@ def _fds_released(ctx: Context, values: Values, findings: list[Finding]) -> None
         text=f"FDs: {base:.0f} at baseline, peak {peak:.0f}, {post:.0f} after termination - "
         f"cleanup efficiency {(1 - unreleased) * 100:.0f} %.",
         severity=Severity.GOOD if ok else Severity.WARNING, metric=C.PROCESS_FD_COUNT,
-        recommendation=None if ok else
+        kind=None if ok else Verdict.PROCESSES_FDS_UNRELEASED, recommendation=None if ok else
         "File descriptors outlive the agents: close sockets, pipes and files in the "
         "agents' shutdown path and reap their children."))
 
@@ -62,13 +86,18 @@ def _process_count(ctx: Context, findings: list[Finding]) -> None:
     if np.all(np.isnan(tl.process_count)) or not len(tl.process_count):
         return
     rss = ctx.data.samples(C.PROCESS_MEMORY_USAGE)
+    pop = ctx.population
     descendants = {}
-    for a in ctx.data.agents:
+    for life in pop.agents():
+        a = life.agent
         pids = set(rss.pid[rss.agent == a.agent_id].tolist()) - {a.pid, -1}
+        pids |= {h.agent.pid for h in pop.helpers_of(a.agent_id) if h.agent.pid is not None}
         if pids:
-            descendants[a.name] = len(pids)
+            descendants[a.name] = descendants.get(a.name, 0) + len(pids)
+    helpers = len(pop.lives) - len(pop.agents())
     text = (f"Session processes: peak {np.nanmax(tl.process_count):.0f} at once "
-            f"({len(ctx.data.agents)} agents)")
+            f"({len(pop.agents())} agents" + (f", {helpers} helper processes" if helpers else "")
+            + ")")
     if descendants:
-        text += "; descendants: " + ", ".join(f"{n} {k}" for n, k in descendants.items())
+        text += "; descendants: " + ", ".join(f"{name} {n}" for name, n in descendants.items())
     findings.append(Finding(text=text + ".", metric=C.PROCESS_MEMORY_USAGE))

@@ -10,7 +10,11 @@ SELECT session_id,
        termination_reason,
        task_count,
        failed_tasks,
-       epoch_ns(first_task_time) AS first_task_ns
+       epoch_ns(first_task_time) AS first_task_ns,
+       role,
+       parent_pid,
+       spawn_span_id AS span_id,
+       spawn_parent_span_id AS parent_span_id
 FROM agents
 WHERE list_contains($sessions, session_id)
 ORDER BY session_id, spawn_time NULLS LAST, agent_id;

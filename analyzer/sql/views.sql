@@ -14,6 +14,11 @@ SELECT session_id,
        arg_min(pid, start_time) FILTER (operation = 'create_agent' AND pid IS NOT NULL) AS pid,
        arg_min(parent_pid, start_time)
            FILTER (operation = 'create_agent' AND parent_pid IS NOT NULL) AS parent_pid,
+       arg_min(attributes['swarm.agent.role']::VARCHAR, start_time)
+           FILTER (operation = 'create_agent') AS role,
+       arg_min(span_id, start_time) FILTER (operation = 'create_agent') AS spawn_span_id,
+       arg_min(parent_span_id, start_time)
+           FILTER (operation = 'create_agent') AS spawn_parent_span_id,
        min(start_time) FILTER (operation = 'create_agent') AS spawn_time,
        max(end_time) FILTER (operation = 'terminate_agent') AS terminate_time,
        arg_max(exit_code, end_time) FILTER (operation = 'terminate_agent') AS exit_code,
@@ -145,6 +150,31 @@ SELECT session_id,
        e.attributes['process.command_line']::VARCHAR AS command_line,
        e.attributes['process.executable.name']::VARCHAR AS executable_name,
        e.attributes['swarm.process.age']::DOUBLE AS age_s,
+       e.attributes['swarm.process.parent_name']::VARCHAR AS parent_name,
+       TRY_CAST(e.attributes['swarm.process.zombie_seconds'] AS DOUBLE) AS zombie_s,
        e.attributes AS attributes
 FROM ev
 WHERE e.name IN ('swarm.process.orphan', 'swarm.process.zombie');
+
+-- Hung processes: one row per swarm.process.hung event of a cleanup audit - a live process
+-- blocked reading a pipe or socket whose other end is still held open, without CPU or input.
+CREATE OR REPLACE VIEW hung_events AS
+WITH ev AS (
+    SELECT session_id, trace_id, span_id, unnest(events) AS e
+    FROM spans
+    WHERE len(events) > 0
+)
+SELECT session_id,
+       trace_id,
+       span_id,
+       e.time AS ts,
+       TRY_CAST(e.attributes['process.pid'] AS BIGINT) AS pid,
+       coalesce(e.attributes['swarm.agent.id'], e.attributes['gen_ai.agent.id'])::VARCHAR
+           AS agent_id,
+       e.attributes['swarm.process.waiting_on']::VARCHAR AS waiting_on,
+       TRY_CAST(e.attributes['swarm.process.wait_fd'] AS BIGINT) AS wait_fd,
+       TRY_CAST(e.attributes['swarm.process.idle_seconds'] AS DOUBLE) AS idle_s,
+       TRY_CAST(e.attributes['swarm.process.holder_pid'] AS BIGINT) AS holder_pid,
+       e.attributes AS attributes
+FROM ev
+WHERE e.name = 'swarm.process.hung';

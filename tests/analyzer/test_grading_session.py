@@ -131,7 +131,9 @@ def test_fd_leak_flags_processes(cfg) -> None:
 
 
 def test_cpu_spinner_flags_cpu(cfg) -> None:
-    g = grade_session(make_session([{"name": "spinner", "cpu": 0.95}, {"name": "calm"}]), cfg)
+    # busy for 13 s: longer than thresholds.cpu.spinning_min_seconds
+    g = grade_session(make_session([{"name": "spinner", "cpu": 0.95}, {"name": "calm"}],
+                                   duration=16.0), cfg)
     cpu = g.dimensions["cpu"]
     assert cpu.flagged and any(f.agent_name == "spinner" for f in cpu.findings
                                if f.severity == Severity.WARNING)

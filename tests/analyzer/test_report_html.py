@@ -44,7 +44,7 @@ def page() -> str:
 def test_file_is_self_contained(page: str) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "@import" not in page and "<link" not in page
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5  # four timeline charts and the lifetime chart
 
 
 def test_telemetry_strings_are_escaped_in_markup(page: str) -> None:

@@ -15,7 +15,7 @@ def test_severity_values_are_the_json_strings() -> None:
     assert Severity("critical") is Severity.CRITICAL
     assert json.dumps(asdict(Finding(text="x", severity=Severity.WARNING))) == json.dumps(
         {"text": "x", "severity": "warning", "agent_id": None, "agent_name": None,
-         "metric": None, "recommendation": None})
+         "metric": None, "recommendation": None, "kind": None})
 
 
 def test_only_warning_and_critical_flag() -> None:

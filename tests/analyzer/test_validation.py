@@ -251,8 +251,13 @@ def test_orphan_and_zombie_flag_cleanup_with_their_pids(graded) -> None:
     assert all({"pid", "command", "agent"} <= set(z) for z in doc["zombies"])
 
 
-def test_spinning_agent_flags_cpu(graded) -> None:
+def test_spinning_agent_flags_cpu(graded, tmp_path: Path) -> None:
+    # The spinner here spins for WORK_S (5 s), shorter than the shipped spinning_min_seconds:
+    # the control point is lowered to fit the run (a 10+ s spinner: test_cpu_verdicts.py).
+    points = tmp_path / "points.toml"
+    points.write_text("[thresholds.cpu]\nspinning_min_seconds = 3.0\n")
     g, _ = graded[0]["problems"]
+    [g] = grade_many([g.session], graded[1], load_config(points), ingest_first=False)
     cpu = g.dimensions["cpu"]
     assert cpu.flagged and _warned(cpu, "spinner")
     assert not _warned(cpu, "calm")
