@@ -214,6 +214,7 @@ SERVICE_INSTANCE_ID = "service.instance.id"  # per process start; keys sessions 
 # in tests/node compares them with that package), plus process.pid / swarm.agent.id per point.
 NODE_PRELOAD_FILE = "node_preload.cjs"  # in swarmscope/watch/, loaded with --require
 ENV_NODE_OPTIONS = "NODE_OPTIONS"  # the injector appends --require <preload> to it
+ENV_NODE_PRELOAD = "SWARMSCOPE_NODE_PRELOAD"  # 0 to start Node.js programs without the preload
 NODEJS_RUNTIME_NAME = "nodejs"  # process.runtime.name of a Node.js process
 V8JS_HEAP_USED = "v8js.memory.heap.used"  # gauge, per heap space
 V8JS_HEAP_LIMIT = "v8js.memory.heap.limit"  # heap_size_limit, no space (semconv #3481 meaning)

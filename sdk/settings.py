@@ -343,6 +343,12 @@ def zombie_grace() -> float:
     return _seconds(c.ENV_ZOMBIE_GRACE, c.DEFAULT_ZOMBIE_GRACE_S, allow_zero=True)
 
 
+def node_preload() -> bool:
+    """``SWARMSCOPE_NODE_PRELOAD``: whether the Node.js programs swarmscope starts get the
+    runtime-metrics preload in their NODE_OPTIONS (default on; docs/node.md)."""
+    return flag(c.ENV_NODE_PRELOAD, default=True)
+
+
 def helper_overrides() -> tuple[frozenset[str], frozenset[str]]:
     """``SWARMSCOPE_HELPERS``: comma-separated names added to the default helper list, and
     names written ``-name`` removed from it; returned as (added, removed)."""
