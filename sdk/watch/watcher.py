@@ -29,6 +29,7 @@ from swarmscope import procfs
 from swarmscope import settings as config
 from swarmscope.conventions import AgentRole
 from swarmscope.record import spans
+from swarmscope.watch import node
 from swarmscope.watch.hung import HungDetector, HungWorker
 from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree, settle_zombies
 from swarmscope.watch.naming import agent_name
@@ -143,7 +144,8 @@ class Watcher:
         agent_id = spans.new_agent_id(name)
         span = spans.start_create_agent(self.tracer, name, agent_id, context=self.parent_context)
         span.set_attributes(spans.role_attributes(AgentRole.AGENT))  # what we were asked to run
-        child_env = dict(os.environ if env is None else env)
+        # every Node process of the tree inherits NODE_OPTIONS, also through a shell script
+        child_env = node.prepare_env(os.environ if env is None else env)
         # we sample the whole tree: an instrumented child must not sample itself again
         child_env.update(
             spans.child_environment(
