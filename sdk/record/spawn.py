@@ -15,6 +15,7 @@ from swarmscope import conventions as c
 from swarmscope.procfs import read_stat
 from swarmscope.record import spans, telemetry
 from swarmscope.record.agent import Agent
+from swarmscope.watch import node
 
 
 def spawn_agent(
@@ -43,6 +44,7 @@ def spawn_agent(
     try:
         if command is not None:
             full_env = {**(env if env is not None else os.environ), **session.child_env(agent)}
+            full_env = node.prepare_env(full_env, list(command))
             agent.popen = subprocess.Popen(list(command), env=full_env, **popen_kwargs)
             agent.pid = agent.popen.pid
             span.set_attribute(c.PROCESS_PARENT_PID, os.getpid())
