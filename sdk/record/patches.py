@@ -22,6 +22,7 @@ from swarmscope import conventions as c
 from swarmscope import settings as config
 from swarmscope.procfs import read_exe
 from swarmscope.record import spans
+from swarmscope.watch import node
 
 _PATCH = threading.local()  # re-entrancy guard: our own bookkeeping must not be recorded
 _AGENTS: dict[int, Any] = {}  # pid -> swarmscope.Agent, until its exit is recorded
@@ -200,7 +201,8 @@ def _wrap_execute_child(original: Any) -> Any:
             return original(self, *args, **kwargs)
         with _Guard():
             span, agent, extra = _begin(os.path.basename(argv[0]) if argv else "process")
-        params["env"] = {**(os.environ if env is None else env), **extra}
+        params["env"] = node.prepare_env_leniently(
+            {**(os.environ if env is None else env), **extra}, argv)
         try:
             result = original(*bound.args, **bound.kwargs)
         except BaseException as error:
