@@ -10,6 +10,7 @@ files are loaded in groups, large ones in ~64 MB parts.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,7 +19,8 @@ from pathlib import Path
 import duckdb
 
 from . import db
-from .ingest_files import GROUP_BYTES, Batch, discover, load_states, plan
+from .db_errors import DatabaseError, hint, is_fatal
+from .ingest_files import GROUP_BYTES, SCRATCH_DIR, Batch, discover, load_states, plan
 from .ingest_load import ingest_group, prepare
 from .ingest_results import TABLES, IngestError, IngestSummary, LineError
 
@@ -37,37 +39,74 @@ def ingest(
 
     ``paths`` are files or directories (searched recursively for ``*.jsonl`` / ``*.json``);
     default: the data directory. ``progress`` shows a progress bar (default: when stderr is
-    a terminal). Raises IngestError for a path that is missing or unreadable.
+    a terminal). Raises IngestError for a path that is missing or cannot be read at all, and
+    when the database cannot be written (held by another process, read-only, disk full).
     """
     root = Path(data_dir)
     targets = [Path(p) for p in paths] if paths else [root]
     if not paths and not root.exists():
         raise IngestError(f"data directory {root} does not exist")
-    files = sorted(set(discover(targets)))
-    summary = IngestSummary(files_seen=len(files))
+    summary = IngestSummary()
+    files = sorted(set(discover(targets, summary.errors)))
+    summary.files_seen = len(files) + len(summary.errors)
+    created = not db.database_path(root).exists()
     try:
         con = db.connect(root)
-    except duckdb.IOException as exc:
-        raise IngestError(f"cannot open {db.database_path(root)}: {exc}") from exc
+    except DatabaseError as exc:
+        raise IngestError(str(exc)) from None
+    try:
+        try:
+            _ingest_files(con, root, files, summary, progress)
+        except (duckdb.Error, OSError) as exc:
+            if not is_fatal(exc):
+                raise
+            raise IngestError(f"ingest stopped: {hint(exc)}") from None
+    except IngestError:
+        con.close()
+        if created:  # its rows can be read again from the files; a broken file would block
+            _remove_database(root)
+        raise
+    finally:
+        con.close()
+    return summary
+
+
+def _remove_database(root: Path) -> None:
+    """A first ingest that failed leaves no database behind to block the next run."""
+    path = db.database_path(root)
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def _ingest_files(
+    con: duckdb.DuckDBPyConnection, root: Path, files: list[Path], summary: IngestSummary,
+    progress: bool | None,
+) -> None:
+    scratch = root / SCRATCH_DIR
+    # What a run killed midway left here goes now (this run holds the database's lock, so
+    # no other ingest of this data directory is using it).
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
     try:
         prepare(con)
         batches = []
         states = load_states(con)
         for f in files:
             parts = plan(states, f, summary)
+            if parts is None:
+                continue  # could not be read: reported
             if not parts:
                 summary.files_unchanged += 1
             batches.extend(parts)
         with _progress_bar(progress, sum(b.size for b in batches)) as advance:
-            _run_jobs(con, _jobs(batches), summary, advance)
+            _run_jobs(con, _jobs(batches), summary, advance, scratch)
         summary.errors.sort(key=lambda e: (e.path, e.line or 0))
         if batches:
             # One checkpoint at the end instead of one every few groups: each checkpoint
             # costs more as the database grows. Until then the WAL holds the committed rows.
             con.execute(db.load_sql("ingest_checkpoint"))
     finally:
-        con.close()
-    return summary
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _jobs(batches: list[Batch]) -> list[list[list[Batch]]]:
@@ -105,6 +144,7 @@ def _run_jobs(
     jobs: list[list[list[Batch]]],
     summary: IngestSummary,
     advance: Callable[[int], object],
+    scratch: Path,
 ) -> None:
     """Run the jobs, several at once on their own connections when there are several.
 
@@ -116,7 +156,7 @@ def _run_jobs(
 
     def run(cur: duckdb.DuckDBPyConnection, job: list[list[Batch]]) -> None:
         for group in job:
-            ok = ingest_group(cur, group, summary, lock)
+            ok = ingest_group(cur, group, summary, lock, scratch)
             advance(sum(b.size for b in group))
             if not ok:
                 break  # later parts of a file wait until this one can be read

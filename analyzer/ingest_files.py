@@ -9,8 +9,8 @@ boundaries into parts of about GROUP_BYTES.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,12 +20,14 @@ import duckdb
 from swarmscope import conventions as C
 
 from . import db
+from .ingest_json import loads
 from .ingest_results import IngestError, IngestSummary, LineError
 
 HEAD_BYTES = 4096  # how much of a file's beginning identifies it
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # larger files are only read as JSON Lines
 MAX_LINE_BYTES = 512 * 1024 * 1024
 GROUP_BYTES = 64 * 1024 * 1024  # files are loaded together up to this many bytes
+SCRATCH_DIR = ".ingest-tmp"  # temporary copies, inside the data directory (never read as data)
 
 
 @dataclass
@@ -60,20 +62,62 @@ class Batch:
 # --- discovery -------------------------------------------------------------------------------
 
 
-def discover(targets: list[Path]) -> Iterator[Path]:
+def discover(targets: list[Path], errors: list[LineError]) -> Iterator[Path]:
+    """The regular files to read: each target that is a file, and every ``*.jsonl`` /
+    ``*.json`` under each directory. A named target that is missing, unreadable or not a
+    regular file (a FIFO would block, /dev/zero never ends) raises IngestError; inside a
+    directory, such entries (and symlink loops, unreadable subdirectories) are reported in
+    ``errors`` and skipped."""
     for target in targets:
-        if not target.exists():
-            raise IngestError(f"{target}: no such file or directory")
-        if target.is_dir():
+        try:
+            st = target.stat()
+        except OSError as exc:
+            raise IngestError(f"{target}: {_why(exc)}") from None
+        if stat.S_ISDIR(st.st_mode):
             if not os.access(target, os.R_OK | os.X_OK):
                 raise IngestError(f"{target}: directory is not readable")
-            for p in target.rglob("*"):
-                if p.suffix in C.TELEMETRY_SUFFIXES and p.is_file():
-                    yield p.resolve()
-        else:
-            if not os.access(target, os.R_OK):
-                raise IngestError(f"{target}: file is not readable")
-            yield target.resolve()
+            yield from _walk(target, errors)
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise IngestError(f"{target}: not a regular file ({_kind(st.st_mode)})")
+        if not os.access(target, os.R_OK):
+            raise IngestError(f"{target}: file is not readable")
+        yield target.resolve()
+
+
+def _walk(top: Path, errors: list[LineError]) -> Iterator[Path]:
+    def unreadable(exc: OSError) -> None:
+        errors.append(LineError(str(exc.filename or top), None,
+                                f"directory not read: {_why(exc)}"))
+
+    for folder, dirs, names in os.walk(top, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if d != SCRATCH_DIR)
+        for name in sorted(names):
+            p = Path(folder, name)
+            if p.suffix not in C.TELEMETRY_SUFFIXES:
+                continue
+            try:
+                st = p.stat()
+            except OSError as exc:  # a dangling link, a link loop
+                errors.append(LineError(str(p), None, f"not read: {_why(exc)}"))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield p.resolve()
+            elif not stat.S_ISDIR(st.st_mode):
+                errors.append(LineError(str(p), None,
+                                        f"not read: not a regular file ({_kind(st.st_mode)})"))
+
+
+def _why(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 # --- planning: what is new in a file ---------------------------------------------------------
@@ -86,9 +130,9 @@ def load_states(con: duckdb.DuckDBPyConnection) -> dict[str, FileState]:
 
 def plan(
     states: dict[str, FileState], path: Path, summary: IngestSummary
-) -> list[Batch]:
+) -> list[Batch] | None:
     """The region of ``path`` to read now, in chunks of about GROUP_BYTES (empty when
-    nothing new is complete)."""
+    nothing new is complete; None, reported in ``summary``, when it cannot be read)."""
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -118,7 +162,7 @@ def plan(
             return _chunks(fh, whole)
     except OSError as exc:
         summary.errors.append(LineError(str(path), None, f"cannot read: {exc.strerror or exc}"))
-        return []
+        return None
 
 
 def _chunks(fh, batch: Batch) -> list[Batch]:
@@ -175,14 +219,14 @@ def _detect_format(fh, path: Path, size: int) -> str:
     fh.seek(0)
     first = fh.readline(MAX_LINE_BYTES)
     try:
-        if isinstance(json.loads(first), dict):
+        if isinstance(loads(first), dict):
             return "jsonl"
-    except ValueError:
+    except ValueError:  # also ingest_json.TooDeep
         pass
     if size <= MAX_DOCUMENT_BYTES:
         fh.seek(0)
         try:
-            if isinstance(json.loads(fh.read()), dict):
+            if isinstance(loads(fh.read()), dict):
                 return "document"
         except ValueError:
             pass
@@ -210,12 +254,12 @@ def _complete_end(fh, start: int, size: int) -> int:
         pos = lo
     else:
         last_nl_end = start
-    if last_nl_end == size:
-        return size
+    if last_nl_end == size or size - last_nl_end > MAX_LINE_BYTES:
+        return last_nl_end if last_nl_end != size else size  # a huge unfinished tail waits
     fh.seek(last_nl_end)
     tail = fh.read(size - last_nl_end)
     try:
-        if isinstance(json.loads(tail), dict):
+        if isinstance(loads(tail), dict):
             return size
     except ValueError:
         pass

@@ -9,7 +9,6 @@ line and reason; the rest of the file lands.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import threading
@@ -21,8 +20,11 @@ import duckdb
 from swarmscope import conventions as C
 
 from . import db
+from .db_errors import hint, is_fatal
+from .ingest_careful import read_careful
 from .ingest_files import Batch
-from .ingest_results import IngestSummary, LineError
+from .ingest_json import dumps_compact, loads
+from .ingest_results import IngestError, IngestSummary, LineError
 
 JOIN_BELOW_BYTES = 4 * 1024 * 1024  # smaller files of a group are read as one joined file
 _SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
@@ -43,12 +45,18 @@ def ingest_group(
     group: list[Batch],
     summary: IngestSummary,
     lock: threading.Lock,
+    scratch: Path,
 ) -> bool:
-    """Ingest a group of files in one transaction; if that fails, each file on its own.
-    False when (a file of) the group could not be ingested."""
+    """Ingest a group of files in one transaction; if that fails, each half on its own
+    (so one bad file among many costs a few retries, not one run per file). False when (a
+    file of) the group could not be ingested. Raises IngestError when the disk, not a
+    file, is at fault (full, read-only): then every other group would fail too.
+
+    Temporary copies go to ``scratch`` (inside the data directory, emptied by each run),
+    so a run killed midway leaves nothing behind for long."""
     errors: list[LineError] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="swarmscope-ingest-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="group-", dir=scratch) as tmp:
             # Read outside the transaction: a failed fast read must not abort it.
             con.execute(_sql("ingest_tables"))
             lines = _read_group(con, group, Path(tmp), errors)
@@ -67,8 +75,12 @@ def ingest_group(
             con.rollback()
             raise
     except (duckdb.Error, OSError, ValueError) as exc:
+        if is_fatal(exc):
+            raise IngestError(f"ingest stopped: {hint(exc)}") from None
         if len(group) > 1:
-            results = [ingest_group(con, [batch], summary, lock) for batch in group]
+            half = len(group) // 2
+            results = [ingest_group(con, part, summary, lock, scratch)
+                       for part in (group[:half], group[half:])]
             return all(results)
         with lock:
             summary.errors.append(
@@ -116,8 +128,7 @@ def _has_blank_line(data: bytes) -> bool:
 def _stage(batch: Batch, tmp: Path, index: int) -> _Staged:
     region = tmp / f"{index}.jsonl"
     if batch.format == "document":
-        doc = json.loads(batch.path.read_bytes())
-        data = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+        data = (dumps_compact(loads(batch.path.read_bytes())) + "\n").encode()
         region.write_bytes(data)
         return _Staged(batch, region, data, 1, True)
     with batch.path.open("rb") as fh:
@@ -192,35 +203,8 @@ def _read_one(con: duckdb.DuckDBPyConnection, source: Path, staged: list[_Staged
 def _read_careful(
     con: duckdb.DuckDBPyConnection, st: _Staged, tmp: Path, errors: list[LineError]
 ) -> None:
-    batch = st.batch
     region = tmp / f"careful-{id(st)}.jsonl"
-    if st.source == batch.path or not st.source.exists():
-        region.write_bytes(st.data)
-    else:
-        region = st.source
-    try:
-        con.execute(_sql("ingest_lines"), [str(batch.path), batch.first_line, str(region)])
-    except duckdb.Error:
-        # Lines that are not UTF-8 stop the CSV reader: blank them out, report each, retry.
-        con.execute(_sql("ingest_clear_lines"))
-        region.write_bytes(_blank_undecodable(st.data, batch, errors))
-        con.execute(_sql("ingest_lines"), [str(batch.path), batch.first_line, str(region)])
-    con.execute(_sql("ingest_parse"))
-    errors.extend(_unparsable_lines(con))
-    con.execute(_sql("ingest_clear_lines"))
-
-
-def _blank_undecodable(data: bytes, batch: Batch, errors: list[LineError]) -> bytes:
-    out = []
-    for i, line in enumerate(data.split(b"\n")[:-1]):
-        try:
-            line.decode("utf-8")
-            out.append(line)
-        except UnicodeDecodeError as exc:
-            errors.append(LineError(str(batch.path), batch.first_line + i,
-                                    f"not UTF-8 text (byte {exc.start})"))
-            out.append(b"")
-    return b"\n".join(out) + b"\n"
+    read_careful(con, st.batch.path, st.batch.first_line, st.data, region, errors)
 
 
 def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[str, int]:
@@ -228,34 +212,20 @@ def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[
     not be stored."""
     # Counting first is cheap (no flattening) and lets a signal the batch does not hold be
     # skipped: its statement would still scan and unnest the whole batch to add nothing.
-    empty, spans, points, unknown, logs = con.execute(_sql("ingest_counts")).fetchone()
+    empty, spans, points, unknown, logs, warnings = con.execute(
+        _sql("ingest_counts")).fetchone()
     held = {"spans": spans, "metric_points": points, "logs": logs}
     added = {}
     for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),
                         ("logs", "ingest_logs")):
         added[table] = con.execute(_sql(name)).fetchone()[0] if held[table] else 0
-    if (empty, unknown, spans, points, logs) != (
-        0, 0, added["spans"], added["metric_points"], added["logs"]
+    if (empty, unknown, warnings, spans, points, logs) != (
+        0, 0, 0, added["spans"], added["metric_points"], added["logs"]
     ):
         for path, line_no, problem, n in con.execute(_sql("ingest_problems")).fetchall():
             suffix = f" ({n} records)" if n > 1 else ""
             errors.append(LineError(path, line_no, problem + suffix))
     return added
-
-
-def _unparsable_lines(con: duckdb.DuckDBPyConnection) -> list[LineError]:
-    out = []
-    rows = con.execute(_sql("ingest_unparsable")).fetchall()
-    for path, line_no, text in rows:
-        try:
-            value = json.loads(text)
-            reason = f"not a JSON object but {type(value).__name__}"
-        except ValueError as exc:
-            col = getattr(exc, "colno", None)
-            msg = getattr(exc, "msg", str(exc))
-            reason = f"invalid JSON: {msg}" + (f" at column {col}" if col else "")
-        out.append(LineError(path, line_no, reason))
-    return out
 
 
 def _save_errors(con: duckdb.DuckDBPyConnection, errors: list[LineError], now: datetime) -> None:

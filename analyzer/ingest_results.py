@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import escape
+
+MAX_REASON_CHARS = 300
 TABLES = ("resources", "spans", "metric_points", "logs")
 
 
@@ -19,6 +22,12 @@ class LineError:
     path: str
     line: int | None
     reason: str
+
+    def __post_init__(self) -> None:
+        # Reasons quote telemetry: no control byte or escape code reaches a terminal or the
+        # ingest_errors table raw, and no reason runs to kilobytes.
+        self.path = escape.control(self.path)
+        self.reason = escape.reason(self.reason, MAX_REASON_CHARS)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path

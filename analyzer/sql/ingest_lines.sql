@@ -1,7 +1,7 @@
 -- Careful path, step 1: every line of a file region as text. Parameters: source file, first
--- line number, file to read. No delimiter, quote or escape character occurs in JSON text.
+-- line number, file to read (valid UTF-8, ending with a newline). The text is split at
+-- newlines only, so no byte of a line (a control character, a quote, a tab) can end it.
 INSERT INTO _lines
-SELECT ?::VARCHAR AS source_file, (row_number() OVER () + ? - 1)::BIGINT AS line_no, line
-FROM read_csv(?, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '',
-              header = false, auto_detect = false, new_line = '\n',
-              max_line_size = 536870912, buffer_size = 1073741824);
+WITH t AS (SELECT string_split(content, chr(10)) AS parts FROM read_text(?3))
+SELECT ?1::VARCHAR AS source_file, (i + ?2 - 1)::BIGINT AS line_no, parts[i] AS line
+FROM t, range(1, len(parts)) r(i);

@@ -7,9 +7,50 @@ CREATE OR REPLACE TEMP MACRO otlp_valid_id(x, digits) AS
     x IS NOT NULL AND length(x) = digits AND ltrim(x, '0123456789abcdef') = ''
     AND x <> repeat('0', digits);
 
--- Nanoseconds since the epoch -> TIMESTAMP_NS; 0 (an omitted value) -> NULL.
-CREATE OR REPLACE TEMP MACRO otlp_ts(ns) AS
-    CASE WHEN ns > 0 AND ns <= 9223372036854775807 THEN make_timestamp_ns(ns::BIGINT) END;
+-- A value from telemetry quoted for a reason text: at most 40 characters.
+CREATE OR REPLACE TEMP MACRO otlp_quote(v) AS
+    '"' || left(v::VARCHAR, 40) || CASE WHEN length(v::VARCHAR) > 40 THEN '…' ELSE '' END || '"';
+
+-- Nanoseconds since the epoch (a fixed64 as JSON text: number or string) -> TIMESTAMP_NS.
+-- NULL for 0 or absent (an omitted value), for text that is no unsigned 64-bit integer
+-- (e.g. `true`), and for a legal fixed64 beyond TIMESTAMP_NS (after 2262-04-11; INT64 max
+-- itself means infinity): otlp_ts_problem says which.
+CREATE OR REPLACE TEMP MACRO otlp_ns(v) AS TRY_CAST(v AS UBIGINT);
+CREATE OR REPLACE TEMP MACRO otlp_ts(v) AS
+    CASE WHEN otlp_ns(v) BETWEEN 1 AND 9223372036854775806
+         THEN make_timestamp_ns(otlp_ns(v)::BIGINT) END;
+CREATE OR REPLACE TEMP MACRO otlp_ts_problem(field, v) AS CASE
+    WHEN v IS NULL OR otlp_ns(v) = 0 THEN field || ' is missing'
+    WHEN otlp_ns(v) IS NULL THEN field || ' is not an unsigned 64-bit integer: ' || otlp_quote(v)
+    WHEN otlp_ns(v) > 9223372036854775806
+        THEN field || ' ' || v || ' is out of range (the last representable time is 2262-04-11)'
+END;
+-- An optional timestamp that is present but unusable (it is stored as NULL).
+CREATE OR REPLACE TEMP MACRO otlp_ts_warning(field, v) AS CASE
+    WHEN v IS NOT NULL AND coalesce(otlp_ns(v), 1) <> 0 AND otlp_ts(v) IS NULL
+        THEN otlp_ts_problem(field, v) || ' (stored as NULL)'
+END;
+
+-- Limits on attribute values (docs/schema.md, "Limits"): strings over 1 MiB are cut with a
+-- marker; an array or kvlist whose OTLP JSON is over 1 MiB, or a value nested two levels
+-- down holding more than 192 JSON objects and arrays (which bounds its depth) or over
+-- 64 KiB of JSON, is replaced by a marker object. Deep values would otherwise be stored
+-- whole and crash later queries.
+CREATE OR REPLACE TEMP MACRO otlp_string(x) AS CASE
+    WHEN strlen(x) <= 1048576 THEN x
+    ELSE left(x, 1048576) || '…[swarmscope: truncated, ' || strlen(x) || ' bytes]'
+END;
+CREATE OR REPLACE TEMP MACRO otlp_truncated(j, why) AS json_object(
+    'swarmscope.truncated', why, 'bytes', strlen(j::VARCHAR),
+    'prefix', left(j::VARCHAR, 256));
+CREATE OR REPLACE TEMP MACRO otlp_containers(j) AS
+    strlen(j::VARCHAR) - strlen(replace(replace(j::VARCHAR, '[', ''), '{', ''));
+CREATE OR REPLACE TEMP MACRO otlp_nested(j) AS CASE
+    WHEN strlen(j::VARCHAR) > 65536 THEN otlp_truncated(j, 'over 65536 bytes')
+    WHEN otlp_containers(j) > 192 THEN otlp_truncated(j, 'over 192 JSON objects and arrays')
+    ELSE j
+END;
+CREATE OR REPLACE TEMP MACRO otlp_too_big(j) AS strlen(j::VARCHAR) > 1048576;
 
 -- A nested value (inside arrayValue / kvlistValue) as plain JSON.
 CREATE OR REPLACE TEMP MACRO otlp_json(v) AS CASE
@@ -18,20 +59,22 @@ CREATE OR REPLACE TEMP MACRO otlp_json(v) AS CASE
     WHEN v.doubleValue IS NOT NULL THEN to_json(v.doubleValue)
     WHEN v.boolValue IS NOT NULL THEN to_json(v.boolValue)
     WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)
-    WHEN v.arrayValue IS NOT NULL THEN v.arrayValue
-    WHEN v.kvlistValue IS NOT NULL THEN v.kvlistValue
+    WHEN v.arrayValue IS NOT NULL THEN otlp_nested(v.arrayValue)
+    WHEN v.kvlistValue IS NOT NULL THEN otlp_nested(v.kvlistValue)
 END;
 
 -- An AnyValue as a typed VARIANT: string, int, double, bool, bytes (BLOB), array (list),
 -- kvlist (object). Values nested two levels deep keep their OTLP JSON form.
 -- (coalesce only evaluates an argument for the rows still NULL, which keeps this cheap.)
 CREATE OR REPLACE TEMP MACRO otlp_value(v) AS coalesce(
-    v.stringValue::VARIANT,
+    otlp_string(v.stringValue)::VARIANT,
     v.intValue::VARIANT,
     v.doubleValue::VARIANT,
     v.boolValue::VARIANT,
     CASE
         WHEN v.bytesValue IS NOT NULL THEN TRY(from_base64(v.bytesValue))::VARIANT
+        WHEN otlp_too_big(coalesce(v.arrayValue, v.kvlistValue)) THEN otlp_truncated(
+            coalesce(v.arrayValue, v.kvlistValue), 'over 1048576 bytes')::VARIANT
         WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
             json_transform(v.arrayValue, otlp_array_structure()).values, av_x -> otlp_json(av_x)))::JSON::VARIANT
         WHEN v.kvlistValue IS NOT NULL THEN to_json(map_from_entries(otlp_last_keys(
@@ -53,14 +96,20 @@ CREATE OR REPLACE TEMP MACRO otlp_attrs(kvs) AS coalesce(
         kv_a -> {'key': coalesce(kv_a.key, ''), 'value': otlp_value(kv_a.value)}))),
     MAP()::MAP(VARCHAR, VARIANT));
 
--- Enums arrive as numbers or as their proto names.
-CREATE OR REPLACE TEMP MACRO otlp_span_kind(k) AS CASE coalesce(k, '0')
+-- Enums arrive as numbers or as their proto names (with or without the prefix). A value
+-- that is neither is stored as the zero value, with a warning (otlp_span_warning).
+CREATE OR REPLACE TEMP MACRO otlp_span_kind_known(k) AS CASE coalesce(k, '0')
     WHEN '0' THEN 'UNSPECIFIED' WHEN '1' THEN 'INTERNAL' WHEN '2' THEN 'SERVER'
     WHEN '3' THEN 'CLIENT' WHEN '4' THEN 'PRODUCER' WHEN '5' THEN 'CONSUMER'
-    ELSE regexp_replace(upper(k), '^SPAN_KIND_', '') END;
-CREATE OR REPLACE TEMP MACRO otlp_status(c) AS CASE coalesce(c, '0')
+    ELSE list_extract(['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'],
+        list_position(['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'],
+                      regexp_replace(upper(k), '^SPAN_KIND_', ''))) END;
+CREATE OR REPLACE TEMP MACRO otlp_span_kind(k) AS coalesce(otlp_span_kind_known(k), 'UNSPECIFIED');
+CREATE OR REPLACE TEMP MACRO otlp_status_known(c) AS CASE coalesce(c, '0')
     WHEN '0' THEN 'UNSET' WHEN '1' THEN 'OK' WHEN '2' THEN 'ERROR'
-    ELSE regexp_replace(upper(c), '^STATUS_CODE_', '') END;
+    ELSE list_extract(['UNSET', 'OK', 'ERROR'], list_position(['UNSET', 'OK', 'ERROR'],
+                      regexp_replace(upper(c), '^STATUS_CODE_', ''))) END;
+CREATE OR REPLACE TEMP MACRO otlp_status(c) AS coalesce(otlp_status_known(c), 'UNSET');
 CREATE OR REPLACE TEMP MACRO otlp_temporality(t) AS CASE t
     WHEN '0' THEN 'UNSPECIFIED' WHEN '1' THEN 'DELTA' WHEN '2' THEN 'CUMULATIVE'
     ELSE regexp_replace(upper(t), '^AGGREGATION_TEMPORALITY_', '') END;
@@ -83,8 +132,17 @@ CREATE OR REPLACE TEMP MACRO otlp_session_id(attrs, source_file) AS coalesce(
 CREATE OR REPLACE TEMP MACRO otlp_span_problem(s) AS CASE
     WHEN NOT otlp_valid_id(otlp_id(s.traceId), 32) THEN 'span: missing or invalid traceId'
     WHEN NOT otlp_valid_id(otlp_id(s.spanId), 16) THEN 'span: missing or invalid spanId'
-    WHEN otlp_ts(s.startTimeUnixNano) IS NULL THEN 'span: missing or invalid startTimeUnixNano'
-    WHEN otlp_ts(s.endTimeUnixNano) IS NULL THEN 'span: missing or invalid endTimeUnixNano'
+    WHEN otlp_ts(s.startTimeUnixNano) IS NULL
+        THEN 'span: ' || otlp_ts_problem('startTimeUnixNano', s.startTimeUnixNano)
+    WHEN otlp_ts(s.endTimeUnixNano) IS NULL
+        THEN 'span: ' || otlp_ts_problem('endTimeUnixNano', s.endTimeUnixNano)
+END;
+-- What was stored differently from what the span said (NULL: nothing).
+CREATE OR REPLACE TEMP MACRO otlp_span_warning(s) AS CASE
+    WHEN otlp_span_kind_known(s.kind) IS NULL
+        THEN 'span: unknown kind ' || otlp_quote(s.kind) || ' (stored as UNSPECIFIED)'
+    WHEN otlp_status_known(s.status.code) IS NULL
+        THEN 'span: unknown status code ' || otlp_quote(s.status.code) || ' (stored as UNSET)'
 END;
 -- The same test as `otlp_span_problem(s) IS NULL`, for filtering: that CASE lower()s and
 -- trim()s each id four times per span (~15 % of flattening spans); one regex per id on the
@@ -97,8 +155,13 @@ CREATE OR REPLACE TEMP MACRO otlp_span_ok(s) AS
     AND otlp_ts(s.startTimeUnixNano) IS NOT NULL AND otlp_ts(s.endTimeUnixNano) IS NOT NULL;
 CREATE OR REPLACE TEMP MACRO otlp_point_problem(name, p) AS CASE
     WHEN otlp_ts(p.timeUnixNano) IS NULL
-        THEN 'metric ' || name || ': point with missing or invalid timeUnixNano'
+        THEN 'metric ' || name || ': point ' || otlp_ts_problem('timeUnixNano', p.timeUnixNano)
 END;
+CREATE OR REPLACE TEMP MACRO otlp_point_warning(name, p) AS
+    'metric ' || name || ': point ' || otlp_ts_warning('startTimeUnixNano', p.startTimeUnixNano);
+CREATE OR REPLACE TEMP MACRO otlp_log_warning(l) AS 'log record: ' || coalesce(
+    otlp_ts_warning('timeUnixNano', l.timeUnixNano),
+    otlp_ts_warning('observedTimeUnixNano', l.observedTimeUnixNano));
 CREATE OR REPLACE TEMP MACRO otlp_log_problem(l) AS CASE
     WHEN nullif(otlp_id(l.traceId), repeat('0', 32)) IS NOT NULL
          AND NOT otlp_valid_id(otlp_id(l.traceId), 32) THEN 'log record: invalid traceId'

@@ -1,10 +1,11 @@
 -- Careful path, step 2: parse each non-blank line on its own with the explicit structure
--- (otlp_document_structure, ingest_shape.sql); a field of the wrong type becomes NULL, a
--- line that is not JSON gives d = NULL and is reported by line number, as does valid JSON
--- that is not an object.
+-- (otlp_document_structure, ingest_shape.sql). A field of the wrong type or out of range
+-- becomes NULL (Python names it: ingest_json.misfits); a line that is not a JSON object
+-- gives d = NULL and is reported by line number (ingest_unparsable.sql).
 CREATE OR REPLACE TEMP TABLE _parsed AS
 SELECT source_file, line_no,
-    CASE WHEN TRY(json_type(line)) = 'OBJECT' THEN TRY(json_transform(line, otlp_document_structure())) END AS d
+    CASE WHEN TRY(json_type(line)) = 'OBJECT'
+         THEN TRY(json_transform(line, otlp_document_structure())) END AS d
 FROM _lines
 WHERE line IS NOT NULL AND (length(line) > 16 OR trim(line) <> '');
 

@@ -1,5 +1,6 @@
 -- What in the batch (_docs) cannot be stored, by file and line: lines with no OTLP content,
--- metrics of an unknown type, and spans / points / log records that fail their checks.
+-- metrics of an unknown type, spans / points / log records that fail their checks, and
+-- those stored with a warning (a value stored as NULL or as the zero value).
 WITH rs AS (
     SELECT source_file, line_no, unnest(sc.spans) AS s
     FROM (SELECT source_file, line_no, unnest(flatten(list_transform(resourceSpans, r -> r.scopeSpans))) AS sc
@@ -30,6 +31,8 @@ problems AS (
     UNION ALL
     SELECT source_file, line_no, otlp_span_problem(s) FROM rs
     UNION ALL
+    SELECT source_file, line_no, otlp_span_warning(s) FROM rs WHERE otlp_span_problem(s) IS NULL
+    UNION ALL
     SELECT source_file, line_no,
         CASE WHEN m.name IS NULL THEN 'metric without a name'
              ELSE 'metric ' || m.name || ': no gauge, sum, histogram, exponentialHistogram'
@@ -38,7 +41,12 @@ problems AS (
     UNION ALL
     SELECT source_file, line_no, otlp_point_problem(metric_name, p) FROM pts
     UNION ALL
+    SELECT source_file, line_no, otlp_point_warning(metric_name, p) FROM pts
+    WHERE otlp_point_problem(metric_name, p) IS NULL
+    UNION ALL
     SELECT source_file, line_no, otlp_log_problem(l) FROM rl
+    UNION ALL
+    SELECT source_file, line_no, otlp_log_warning(l) FROM rl WHERE otlp_log_problem(l) IS NULL
 )
 SELECT source_file, line_no, problem, count(*) AS n
 FROM problems WHERE problem IS NOT NULL

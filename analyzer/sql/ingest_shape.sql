@@ -4,9 +4,11 @@
 -- then fail on others, so every field is spelled out, and both readers use these types:
 -- read_json (fast path, `columns = otlp_columns()`) and json_transform (careful path and
 -- nested values, `json_transform(x, otlp_document_structure())`). Integers are read as
--- (U)BIGINT whether they arrive as JSON numbers or strings; enums (span kind, status code,
--- severity, temporality) as VARCHAR because proto JSON allows both the number and the enum
--- name. Nested arrayValue / kvlistValue stay JSON and are converted by otlp_value
+-- (U)BIGINT whether they arrive as JSON numbers or strings; timestamps (`*UnixNano`) as
+-- VARCHAR, converted and range-checked by otlp_ts (ingest_macros.sql), so a value that is
+-- legal OTLP but out of TIMESTAMP_NS's range, or a boolean, never fails the read and is
+-- reported by field; enums (span kind, status code, severity, temporality) as VARCHAR
+-- because proto JSON allows both the number and the enum name. Nested arrayValue / kvlistValue stay JSON and are converted by otlp_value
 -- (ingest_macros.sql), one level deep.
 --
 -- A field absent from a line (OTLP omits zero values) becomes NULL; a field of the wrong type
@@ -29,9 +31,9 @@ CREATE OR REPLACE TEMP MACRO otlp_scope_shape() AS
 CREATE OR REPLACE TEMP MACRO otlp_span_shape() AS
     'STRUCT("traceId" VARCHAR, "spanId" VARCHAR, "parentSpanId" VARCHAR, '
     || '"traceState" VARCHAR, "flags" UBIGINT, "name" VARCHAR, "kind" VARCHAR, '
-    || '"startTimeUnixNano" UBIGINT, "endTimeUnixNano" UBIGINT, '
+    || '"startTimeUnixNano" VARCHAR, "endTimeUnixNano" VARCHAR, '
     || '"attributes" ' || otlp_key_values_shape() || ', "droppedAttributesCount" UBIGINT, '
-    || '"events" STRUCT("timeUnixNano" UBIGINT, "name" VARCHAR, '
+    || '"events" STRUCT("timeUnixNano" VARCHAR, "name" VARCHAR, '
     ||     '"attributes" ' || otlp_key_values_shape() || ')[], '
     || '"links" STRUCT("traceId" VARCHAR, "spanId" VARCHAR, "traceState" VARCHAR, '
     ||     '"attributes" ' || otlp_key_values_shape() || ', "flags" UBIGINT)[], '
@@ -43,7 +45,7 @@ CREATE OR REPLACE TEMP MACRO otlp_buckets_shape() AS
 -- One point shape for every metric type: each type uses its subset of the fields.
 CREATE OR REPLACE TEMP MACRO otlp_data_point_shape() AS
     'STRUCT("attributes" ' || otlp_key_values_shape() || ', '
-    || '"startTimeUnixNano" UBIGINT, "timeUnixNano" UBIGINT, "asDouble" DOUBLE, '
+    || '"startTimeUnixNano" VARCHAR, "timeUnixNano" VARCHAR, "asDouble" DOUBLE, '
     || '"asInt" BIGINT, "flags" UBIGINT, "count" UBIGINT, "sum" DOUBLE, "min" DOUBLE, '
     || '"max" DOUBLE, "bucketCounts" UBIGINT[], "explicitBounds" DOUBLE[], '
     || '"scale" INTEGER, "zeroCount" UBIGINT, "zeroThreshold" DOUBLE, '
@@ -62,7 +64,7 @@ CREATE OR REPLACE TEMP MACRO otlp_metric_shape() AS
     || '"summary" STRUCT("dataPoints" ' || otlp_data_point_shape() || '[]))';
 
 CREATE OR REPLACE TEMP MACRO otlp_log_record_shape() AS
-    'STRUCT("timeUnixNano" UBIGINT, "observedTimeUnixNano" UBIGINT, '
+    'STRUCT("timeUnixNano" VARCHAR, "observedTimeUnixNano" VARCHAR, '
     || '"severityNumber" VARCHAR, "severityText" VARCHAR, '
     || '"body" ' || otlp_any_value_shape() || ', '
     || '"attributes" ' || otlp_key_values_shape() || ', "droppedAttributesCount" UBIGINT, '
