@@ -27,12 +27,15 @@ MAX_TREE_ROWS = 300  # beyond this the Markdown tree stops (the JSON report has 
 
 
 def esc(value: object) -> str:
-    """Telemetry text made inert: no HTML tags, no table breaks, one line."""
-    text = str(value)
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"),
-                 ("\r", " "), ("\n", " ")):
+    """Telemetry text made inert: no HTML tags, links or images, no table breaks, no
+    terminal escape codes or other control characters, one line."""
+    from .escape import control  # here, so this helper stays self-contained
+
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    for a, b in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"),
+                 ("`", "\\`"), ("[", "\\["), ("]", "\\]"), ("!", "\\!")):
         text = text.replace(a, b)
-    return text
+    return control(text)
 
 
 def _cell(text: str) -> str:
