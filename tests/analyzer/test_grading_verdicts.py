@@ -80,3 +80,12 @@ def test_every_flagging_finding_names_its_verdict(cfg, specs) -> None:
     assert flagging and all(isinstance(f.kind, Verdict) for f in flagging), [
         f.text for f in flagging if f.kind is None]
     assert np.all([f.kind.split(".")[0] in g.dimensions for f in flagging])
+
+
+def test_uncollectable_objects_flag_gc(cfg) -> None:
+    data = make_session()
+    s = data.metrics[C.GC_UNCOLLECTABLE_OBJECTS]
+    s.value[s.pid == 2000] = 100.0  # per generation
+    g = grade_session(data, cfg)
+    [f] = [f for f in g.dimensions["gc"].findings if f.kind == Verdict.GC_UNCOLLECTABLE]
+    assert f.agent_name == "worker-0"
