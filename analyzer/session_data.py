@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from swarmscope import conventions as C
 
-from . import db
+from . import db, node_points
 
 NS = 1_000_000_000
 # Point attributes that tell series of one metric apart, in the order grading_points.sql reads.
@@ -180,6 +180,8 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
         "summed": SUMMED_OVER_KEYS}).fetchnumpy()
     _split_points(data, cols)
+    _split_points(data, con.execute(db.load_sql(node_points.SQL),
+                                    node_points.params(session_ids)).fetchnumpy())
     for session in data.values():
         attribute_points(session)
     return data
