@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv collector browser lint bench clean
+.PHONY: demo test venv collector browser claude-flow lint bench clean
 
 demo: $(STAMP)
 	$(BIN)/swarmscope demo
 
-test: $(STAMP) collector browser
+test: $(STAMP) collector browser claude-flow
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -33,6 +33,19 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the HTML report test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Claude-Flow from npm at one pinned version, for tests/claude_flow, in a cache outside the repo.
+# Quick when already there; when the registry cannot be reached the tests skip and say why.
+CLAUDE_FLOW_VERSION ?= 3.43.0
+CLAUDE_FLOW_PREFIX  ?= $(HOME)/.cache/swarmscope/npm
+claude-flow:
+	@test -x $(CLAUDE_FLOW_PREFIX)/node_modules/.bin/claude-flow \
+	  && grep -q '"version": "$(CLAUDE_FLOW_VERSION)"' \
+	       $(CLAUDE_FLOW_PREFIX)/node_modules/claude-flow/package.json \
+	  || { mkdir -p $(CLAUDE_FLOW_PREFIX) && \
+	       npm install --prefix $(CLAUDE_FLOW_PREFIX) --no-audit --no-fund --loglevel=error \
+	         claude-flow@$(CLAUDE_FLOW_VERSION) \
+	       || echo "claude-flow: npm install failed (registry unreachable?); its tests will skip"; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
