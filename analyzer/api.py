@@ -15,7 +15,7 @@ import duckdb
 from . import db
 from .config import GradingConfig, load_config
 from .grading.session import grade_session
-from .ingest import ingest
+from .ingest import IngestError, ingest
 from .report_html import render_html
 from .report_json import render_json
 from .report_md import render_markdown
@@ -31,9 +31,15 @@ class ReportError(Exception):
 
 
 def refresh(data_dir: Path) -> None:
-    """Ingest whatever was appended since the last run (cheap when nothing changed)."""
+    """Ingest whatever was appended since the last run (cheap when nothing changed).
+
+    Raises ReportError when that cannot be done (the database is held by another process,
+    the disk is read-only or full): grading stale data silently would mislead."""
     if data_dir.exists():
-        ingest([data_dir], data_dir, progress=False)
+        try:
+            ingest([data_dir], data_dir, progress=False)
+        except IngestError as exc:
+            raise ReportError(f"{exc} (--no-ingest grades what the database holds)") from None
 
 
 def resolve_session(con: duckdb.DuckDBPyConnection, session: str | None) -> str:
@@ -81,7 +87,7 @@ def grade_many(
         refresh(data_dir)
     try:
         con = db.connect(data_dir, read_only=True)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, db.DatabaseError) as exc:
         raise ReportError(str(exc)) from None
     try:
         # full ids are taken as they are (one query for all); others go through the prefix match

@@ -47,6 +47,8 @@ def report(
                   not no_ingest)
     except (ReportError, ConfigError) as exc:
         options.fail(str(exc))
+    except _database_errors() as exc:
+        options.fail(_database_message(exc))
     _emit(render(g, fmt), fmt, output)
 
 
@@ -78,6 +80,8 @@ def check(
         options.fail(f"--min-grade: {exc}")
     except ReportError as exc:
         options.fail(str(exc))
+    except _database_errors() as exc:  # never exit 1 (the verdict) for an error
+        options.fail(_database_message(exc))
     ok = meets_grade(g.score, min_grade, cfg.bands)
     dims = ", ".join(f"{n} {d.grade}" for n, d in g.dimensions.items())
     score = "n/a" if g.score is None else f"{g.score:.1f}"
@@ -111,6 +115,8 @@ def compare(
                             not no_ingest)
     except (ReportError, ConfigError) as exc:
         options.fail(str(exc))
+    except _database_errors() as exc:
+        options.fail(_database_message(exc))
     if fmt == "json":
         sys.stdout.write(json.dumps(compare_json(ga, gb), indent=2) + "\n")
         return
@@ -125,10 +131,26 @@ def print_report(data_dir: Path, session: str | None = None) -> None:
     _emit(render(g, "md"), "md", None)
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged or vanished database can raise while grading."""
+    import duckdb
+
+    return (duckdb.Error, OSError)
+
+
+def _database_message(exc: BaseException) -> str:
+    from swarmscope.analyzer.db_errors import hint
+
+    return f"cannot read the session database: {hint(exc)}"
+
+
 def _emit(text: str, fmt: str, output: Path | None) -> None:
     """Write to ``output``, render Markdown on a terminal, else print as is."""
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            options.fail(f"cannot write {output}: {exc.strerror or exc}")
         typer.echo(f"wrote {output}", err=True)
     elif fmt == "md" and sys.stdout.isatty():
         from rich.console import Console
