@@ -39,7 +39,8 @@ def span(n: int, **extra) -> dict:
 
 def line(*spans: dict, resource: dict | None = None, scopes=None) -> str:
     res = resource or {"attributes": [{"key": "session.id", "value": {"stringValue": "hostile"}}]}
-    body = {"resource": res, "scopeSpans": scopes if scopes is not None else [{"spans": list(spans)}]}
+    scope_spans = scopes if scopes is not None else [{"spans": list(spans)}]
+    body = {"resource": res, "scopeSpans": scope_spans}
     return json.dumps({"resourceSpans": [body]})
 
 
