@@ -344,7 +344,7 @@ def test_mesh_demo_report_is_complete(demo_report) -> None:
     assert positions == sorted(positions)
     for title in TITLES.values():
         assert f"### {title}:" in md
-    timeline = md.split("## Metrics timeline")[1].split("## Strengths")[0]
+    timeline = md.split("## Metrics timeline")[1].split("## Agents and lifetimes")[0]
     rows = [line for line in timeline.splitlines() if line.startswith("| ") and "Phase" not in line]
     assert [r.split("|")[1].strip() for r in rows] == [
         "baseline", "agents active", "peak", "pre-termination", "post-termination"]
