@@ -36,6 +36,7 @@ class Verdict(StrEnum):
     MEMORY_SYSTEM_PEAK = "memory.system_peak"
     CPU_LOAD = "cpu.load"
     CPU_SPINNING = "cpu.spinning"
+    CPU_EVENT_LOOP = "cpu.event_loop_delay"  # a Node.js process whose event loop is blocked
     GC_TIME_SHARE = "gc.time_share"
     GC_COLLECTED_RATE = "gc.collected_rate"
     GC_FULL_COLLECTIONS = "gc.full_collections_per_min"

@@ -7,6 +7,7 @@ from swarmscope import conventions as C
 
 from ..results import DimensionGrade, Finding, Severity, Verdict
 from ..session_data import NS, Samples
+from . import node
 from .context import Context, Values, agent_series, dimension, per_second, steady
 
 # (median cores after warm-up, agent id, pid, samples) of one process
@@ -65,6 +66,7 @@ def grade_cpu(ctx: Context) -> DimensionGrade:
                 severity=Severity.GOOD))
     if per_process:
         findings.extend(_spawn_spikes(ctx))
+    node.loop_delay(ctx, values, findings)  # a blocked event loop: a busy Node.js agent
     return dimension(ctx, "cpu", values, findings)
 
 

@@ -9,6 +9,7 @@ from swarmscope import conventions as C
 
 from ..results import DimensionGrade, Finding, Severity, Verdict
 from ..session_data import Samples
+from . import node
 from .context import Context, Values, agent_series, counter_rate, dimension, pct, per_second, steady
 
 # figure key -> (per-process measure it reads, how the report shows a value)
@@ -26,9 +27,10 @@ _VERDICTS = {"time_share": Verdict.GC_TIME_SHARE, "collected_rate": Verdict.GC_C
 def grade_gc(ctx: Context) -> DimensionGrade:
     findings: list[Finding] = []
     values: Values = {}
+    node.gc_figures(ctx, values, findings)  # Node.js agents: V8 collections and heap
     per_pid, owner = _per_process(ctx)
     heap = _heap_growth(ctx, owner)
-    if not per_pid and not heap:
+    if not per_pid and not heap and not values:
         findings.append(Finding(text="No CPython GC data: no process of this session reported "
                                 "its own garbage collector (non-Python agents, or agents that "
                                 "do not call swarmscope.init())."))

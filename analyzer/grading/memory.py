@@ -6,6 +6,7 @@ import numpy as np
 from swarmscope import conventions as C
 
 from ..results import DimensionGrade, Finding, Severity, Verdict
+from . import node
 from .context import (
     Context,
     Values,
@@ -28,6 +29,7 @@ def grade_memory(ctx: Context) -> DimensionGrade:
                                             lambda v: f"{v:,.0f} blocks",
                                             Verdict.MEMORY_LEAK)
     leaks += heap_leaks
+    heap_tested += node.heap_leaks(ctx, findings, leaks)  # Node.js: the V8 heap
     if tested + heap_tested:
         values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + heap_tested} series")
         if not leaks:
