@@ -15,14 +15,15 @@ from swarmscope import conventions as c
 
 
 def watched(data_dir: Path, *argv: str, env: dict[str, str] | None = None,
-            interval: str = FAST_INTERVAL, timeout: float = 60
+            interval: str = FAST_INTERVAL, timeout: float = 60, cwd: Path | None = None
             ) -> subprocess.CompletedProcess[str]:
     """``swarmscope run -- argv`` with its own data directory."""
     full_env = {**os.environ, c.ENV_DATA_DIR: str(data_dir), c.ENV_SAMPLE_INTERVAL: interval,
                 **(env or {})}
     full_env.pop(c.ENV_SESSION_ID, None)
     return subprocess.run([sys.executable, "-m", "swarmscope.cli", "run", "--", *argv],
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+                          capture_output=True, text=True, env=full_env, timeout=timeout,
+                          cwd=cwd)
 
 
 def watched_node(data_dir: Path, program: str, *args: str, **kwargs: Any
