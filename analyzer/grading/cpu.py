@@ -121,19 +121,47 @@ def _short_busy(ctx: Context, short: list[AgentCpu], min_s: float) -> list[Findi
         metric=C.PROCESS_CPU_UTILIZATION)]
 
 
-def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
-    """Peak and sustained 1-minute load per core, and the finding that judges the peak."""
-    load = ctx.data.samples(C.SYSTEM_LOAD_1M)
-    if not len(load):
-        return
+def session_load_per_core(ctx: Context) -> tuple[np.ndarray, np.ndarray] | None:
+    """(host load per core, the part of it this session's processes account for) on the
+    timeline grid; None without load averages or without the processes' CPU.
+
+    The load average counts every runnable thread on the host. Of the CPU time in use
+    (``min(cores, load)`` cores), the session's processes used ``session_cpu_cores`` (averaged
+    over the trailing minute, as the 1-minute load is); the session's part of the load is the
+    load scaled by that share. A busy neighbour on the same host is not the session's fault.
+    """
+    tl = ctx.tl
+    load = tl.load_per_core
+    if not len(load) or np.isnan(load).all() or np.isnan(tl.session_cpu_cores).all():
+        return None
     cores = ctx.cores
-    per_core = load.value / cores
-    peak = float(per_core.max())
+    window = max(1, int(round(60.0 / tl.interval_s)))
+    own = np.nan_to_num(tl.session_cpu_cores)
+    cumulative = np.concatenate(([0.0], np.cumsum(own)))
+    idx = np.arange(len(own))
+    start = np.maximum(0, idx + 1 - window)
+    trailing = (cumulative[idx + 1] - cumulative[start]) / (idx + 1 - start)
+    in_use = np.minimum(cores, np.nan_to_num(load) * cores)
+    share = np.clip(np.divide(trailing, in_use, out=np.zeros_like(in_use), where=in_use > 0),
+                    0.0, 1.0)
+    return load, np.nan_to_num(load) * share
+
+
+def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
+    """Peak and sustained load per core that the session accounts for, and the finding that
+    judges the peak; load from other work on the host is told, not graded."""
+    loads = session_load_per_core(ctx)
+    if loads is None:
+        return
+    host, own = loads
+    cores = ctx.cores
+    peak, host_peak = float(own.max()), float(np.nanmax(host))
     values["load_peak_per_core"] = (peak, f"{peak:.2f} per core")
-    lo = ctx.ph.first_spawn_ns or int(load.ts[0])
-    hi = ctx.ph.last_terminate_ns or int(load.ts[-1])
-    active = per_core[(load.ts >= lo) & (load.ts <= hi)]
-    sustained = float(active.mean()) if len(active) else float(per_core.mean())
+    ts = ctx.tl.ts
+    lo = ctx.ph.first_spawn_ns or int(ts[0])
+    hi = ctx.ph.last_terminate_ns or int(ts[-1])
+    active = own[(ts >= lo) & (ts <= hi)]
+    sustained = float(active.mean()) if len(active) else float(own.mean())
     values["load_sustained_per_core"] = (sustained, f"{sustained:.2f} per core")
     if peak > ctx.threshold("cpu", "load_per_core_critical"):
         sev = Severity.CRITICAL
@@ -141,12 +169,17 @@ def _load(ctx: Context, values: Values, findings: list[Finding]) -> None:
         sev = Severity.WARNING
     else:
         sev = Severity.GOOD
+    neighbours = ""
+    if host_peak > max(peak * 1.5, ctx.threshold("cpu", "load_per_core_warning")):
+        neighbours = (f" The host's load peaked at {host_peak:.2f} per core: the rest was "
+                      "other work on the host, not graded.")
     findings.append(Finding(
-        text=f"Load average (1 min) peaked at {peak:.2f} per core on {cores} core(s); "
-        f"{sustained:.2f} per core while agents were active.", severity=sev,
-        metric=C.SYSTEM_LOAD_1M, kind=None if sev == Severity.GOOD else Verdict.CPU_LOAD,
+        text=f"Load the session accounts for (1 min) peaked at {peak:.2f} per core on {cores} "
+        f"core(s); {sustained:.2f} per core while agents were active.{neighbours}",
+        severity=sev, metric=C.SYSTEM_LOAD_1M,
+        kind=None if sev == Severity.GOOD else Verdict.CPU_LOAD,
         recommendation=None if sev == Severity.GOOD else
-        "The host ran more runnable work than it has cores: cap concurrent agents "
+        "The session ran more runnable work than the host has cores: cap concurrent agents "
         f"(about {cores} busy agents fit) or spread them over time."))
 
 

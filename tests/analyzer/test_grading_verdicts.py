@@ -59,12 +59,26 @@ def test_terminated_agents_are_not_unterminated(cfg) -> None:
     assert Verdict.CLEANUP_UNTERMINATED not in _kinds(grade_session(make_session(), cfg))
 
 
+def _loaded_host(agent_cpu: float) -> object:
+    """A session whose host's load average is 5 (2.5 per core) while its three agents each
+    use ``agent_cpu`` cores."""
+    data = make_session([{"name": f"worker-{i}", "cpu": agent_cpu} for i in range(3)])
+    data.metrics[C.SYSTEM_LOAD_1M].value[:] = 5.0
+    return data
+
+
 def test_high_load_flags_cpu_and_low_load_does_not(cfg) -> None:
-    data = make_session()
-    load = data.metrics[C.SYSTEM_LOAD_1M]
-    load.value[:] = 5.0  # 2.5 per core
-    assert Verdict.CPU_LOAD in _kinds(grade_session(data, cfg))
+    assert Verdict.CPU_LOAD in _kinds(grade_session(_loaded_host(agent_cpu=0.9), cfg))
     assert Verdict.CPU_LOAD not in _kinds(grade_session(make_session(), cfg))
+
+
+def test_load_from_other_work_on_the_host_is_not_the_sessions(cfg) -> None:
+    """The same host load, but the session's agents idle: the load belongs to someone else."""
+    g = grade_session(_loaded_host(agent_cpu=0.02), cfg)
+    cpu = g.dimensions["cpu"]
+    assert Verdict.CPU_LOAD not in _kinds(g)
+    assert not cpu.flagged and cpu.grade.startswith("A"), [f.text for f in cpu.findings]
+    assert any("other work on the host" in f.text for f in cpu.findings)
 
 
 @pytest.mark.parametrize("specs", [
