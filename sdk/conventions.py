@@ -142,6 +142,11 @@ SYSTEM_MEMORY_STATE = "system.memory.state"  # used | free | cached | buffers | 
 PROCESS_STATE = "process.state"  # running | sleeping | stopped | defunct
 GC_GENERATION = "cpython.gc.generation"  # int 0..2
 
+# --- written by the analyzer: an attribute value cut to the storage limits (docs/schema.md) ----
+TRUNCATED = "swarm.truncated"  # why the value was cut; replaces the value itself
+TRUNCATED_BYTES = "swarm.truncated.bytes"  # size of the original value's JSON
+TRUNCATED_PREFIX = "swarm.truncated.prefix"  # its first 256 characters
+
 # --- environment variables -------------------------------------------------------------------
 ENV_DATA_DIR = "SWARMSCOPE_DATA_DIR"
 ENV_SESSION_ID = "SWARMSCOPE_SESSION_ID"  # children inherit it; also marks processes as ours

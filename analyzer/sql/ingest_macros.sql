@@ -41,8 +41,8 @@ CREATE OR REPLACE TEMP MACRO otlp_string(x) AS CASE
     ELSE left(x, 1048576) || '…[swarmscope: truncated, ' || strlen(x) || ' bytes]'
 END;
 CREATE OR REPLACE TEMP MACRO otlp_truncated(j, why) AS json_object(
-    'swarmscope.truncated', why, 'bytes', strlen(j::VARCHAR),
-    'prefix', left(j::VARCHAR, 256));
+    'swarm.truncated', why, 'swarm.truncated.bytes', strlen(j::VARCHAR),
+    'swarm.truncated.prefix', left(j::VARCHAR, 256));
 CREATE OR REPLACE TEMP MACRO otlp_containers(j) AS
     strlen(j::VARCHAR) - strlen(replace(replace(j::VARCHAR, '[', ''), '{', ''));
 CREATE OR REPLACE TEMP MACRO otlp_nested(j) AS CASE

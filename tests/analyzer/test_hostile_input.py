@@ -83,7 +83,7 @@ def test_limits_are_applied_with_a_marker(hostile) -> None:
     assert big.endswith("…[swarmscope: truncated, 2097152 bytes]")
     deep = con.execute("SELECT attributes['deep']::VARCHAR FROM spans WHERE span_id = "
                        "'0000000000000f3c' AND source_file LIKE '%deep%'").fetchone()[0]
-    assert "swarmscope.truncated" in deep and len(deep) < 1000
+    assert "swarm.truncated" in deep and len(deep) < 1000
     con.close()
 
 
