@@ -41,7 +41,8 @@ def _duplicates(ctx: Context, values: Values, findings: list[Finding]) -> list[D
         return []  # no agent process (in-process agents cannot be daemons)
     found = duplicate_daemons(pop, ctx.threshold("processes", "duplicate_overlap_seconds"))
     extra = sum(len(d.pids) - 1 for d in found)
-    values["duplicate_daemons"] = (extra, str(extra))
+    if extra or values:  # lifecycle spans alone do not make "none found" a resource grade
+        values["duplicate_daemons"] = (extra, str(extra))
     for d in found:
         pids = ", ".join(str(p) for p in d.pids)
         findings.append(Finding(
