@@ -238,7 +238,9 @@ NODEJS_LOOP_DELAY_P99 = "nodejs.eventloop.delay.p99"
 NODEJS_LOOP_UTILIZATION = "nodejs.eventloop.utilization"
 NODEJS_LOOP_TIME = "nodejs.eventloop.time"
 # The official instrumentation's v8js.gc.duration bucket boundaries (s).
-V8JS_GC_DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+V8JS_GC_DURATION_BOUNDS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+)
 
 UNITS.update({
     V8JS_HEAP_USED: "By",
