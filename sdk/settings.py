@@ -361,3 +361,39 @@ def helper_overrides() -> tuple[frozenset[str], frozenset[str]]:
         elif word:
             added.add(word)
     return frozenset(added), frozenset(removed)
+
+
+def tracemalloc_mode() -> bool:
+    """``SWARMSCOPE_TRACEMALLOC``: measure in-process agents' memory in exact bytes, with the
+    top allocation sites, through tracemalloc (off by default: it slows allocation down;
+    docs/performance.md has the figures)."""
+    return flag(c.ENV_TRACEMALLOC)
+
+
+# --- rotation of the embedded default's files (docs/performance.md, "Bounded disk") ------------
+
+ENV_ROTATE_MB = "SWARMSCOPE_ROTATE_MB"
+ENV_ROTATE_HOURS = "SWARMSCOPE_ROTATE_HOURS"
+DEFAULT_ROTATE_MB = 64.0
+DEFAULT_ROTATE_HOURS = 6.0
+
+
+def _limit(name: str, default: float, unit: str) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of {unit}, got {raw!r}") from None
+    if not number >= 0 or number == float("inf"):
+        raise ConfigError(name, f"must be 0 (never) or a positive number of {unit}, got {raw!r}")
+    return number
+
+
+def rotation_limits() -> tuple[int, float]:
+    """``SWARMSCOPE_ROTATE_MB`` (default 64) and ``SWARMSCOPE_ROTATE_HOURS`` (default 6): when
+    the sdk starts the next file of a signal, as (bytes, seconds); 0 turns that limit off."""
+    megabytes = _limit(ENV_ROTATE_MB, DEFAULT_ROTATE_MB, "megabytes")
+    hours = _limit(ENV_ROTATE_HOURS, DEFAULT_ROTATE_HOURS, "hours")
+    return int(megabytes * 1_000_000), hours * 3600.0
