@@ -37,7 +37,7 @@ def ingest_command(
     ] = None,
     data_dir: options.DataDirOption = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit with status 1 when any line was skipped.")
+        bool, typer.Option("--strict", help="Exit with status 1 when the input had any problem.")
     ] = False,
     quiet: options.QuietOption = False,
 ) -> None:
@@ -64,7 +64,8 @@ def ingest_command(
                 f"left {summary.pending_bytes:,} bytes of incomplete last lines for the next run"
             )
     if summary.errors:
-        typer.secho(f"skipped {summary.lines_skipped} line(s) or record(s):", err=True,
+        typer.secho(f"{summary.lines_skipped} problem(s) in the input - a line or record "
+                    "skipped, or a value stored as NULL or clamped:", err=True,
                     fg=typer.colors.YELLOW)
         for err in summary.errors[:MAX_ERRORS_SHOWN]:
             typer.echo(f"  {err}", err=True)
