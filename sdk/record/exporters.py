@@ -125,15 +125,22 @@ def sdk_file(data_dir: Path, signal: str, start_ns: int) -> Path:
 
 
 def file_exporters(settings: Settings, start_ns: int) -> tuple[Any, Any, dict[str, Path]]:
-    from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
+    from swarmscope.record.rotation import (
+        RotatingFile,
+        RotatingMetricExporter,
+        RotatingSpanExporter,
+    )
+    from swarmscope.settings import rotation_limits
 
     files = {
         c.SIGNAL_TRACES: sdk_file(settings.data_dir, c.SIGNAL_TRACES, start_ns),
         c.SIGNAL_METRICS: sdk_file(settings.data_dir, c.SIGNAL_METRICS, start_ns),
     }
+    max_bytes, max_age_s = rotation_limits()  # files are rotated so that prune can free disk
     try:
-        spans = FileSpanExporter(files[c.SIGNAL_TRACES])
-        metrics = FileMetricExporter(files[c.SIGNAL_METRICS])
+        spans = RotatingSpanExporter(RotatingFile(files[c.SIGNAL_TRACES], max_bytes, max_age_s))
+        metrics = RotatingMetricExporter(
+            RotatingFile(files[c.SIGNAL_METRICS], max_bytes, max_age_s))
     except OSError as error:
         raise ConfigError(f"data_dir ({c.ENV_DATA_DIR})", f"cannot open file: {error}") from None
     return spans, metrics, files

@@ -1,0 +1,102 @@
+"""Size- and age-rotated JSON Lines files for the embedded default exporters.
+
+The official ``opentelemetry-exporter-otlp-json-file`` exporter writes one whole line per
+``write()`` call (then flushes) on a stream we may hand it. :class:`RotatingFile` is that
+stream: before a line that would take the current file past its size limit, or once the file
+is older than its age limit, it closes the file and opens the next one. A rotation therefore
+happens only between lines, so no line is split, lost or written twice.
+
+Names keep the sdk's pattern: the first file is ``<signal>.<host>.<pid>.<start_ns>.jsonl``,
+the following ones ``<signal>.<host>.<pid>.<start_ns>.r000001.jsonl`` and so on. ``r`` sorts
+after ``j``, so plain name order is write order. A closed file is never renamed: ingest keys
+what it has read by path, and a renamed file would be read twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
+
+
+def rotated_name(first: Path, sequence: int) -> Path:
+    """The ``sequence``-th file after ``first`` (0 is ``first`` itself)."""
+    if sequence == 0:
+        return first
+    return first.with_name(f"{first.stem}.r{sequence:06d}{first.suffix}")
+
+
+class RotatingFile:
+    """A text stream that moves to the next file by size (bytes) and age (seconds); 0 = off."""
+
+    def __init__(self, first: Path, max_bytes: int, max_age_s: float) -> None:
+        self.first = first
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.sequence = 0
+        self._lock = threading.Lock()  # the exporter locks too; this guards direct callers
+        self._open(first)
+
+    def _open(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+        self._size = self._file.tell()
+        self._opened = time.monotonic()
+
+    def _due(self, incoming: int) -> bool:
+        if self._size == 0:
+            return False  # never leave an empty file behind
+        if self.max_bytes and self._size + incoming > self.max_bytes:
+            return True
+        return bool(self.max_age_s) and time.monotonic() - self._opened >= self.max_age_s
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        with self._lock:
+            if self._due(len(data)):
+                self._file.close()
+                self.sequence += 1
+                self._open(rotated_name(self.first, self.sequence))
+            self._file.write(text)
+            self._size += len(data)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+class RotatingSpanExporter(FileSpanExporter):
+    """The official file exporter on a :class:`RotatingFile`, closed at shutdown."""
+
+    def __init__(self, stream: RotatingFile) -> None:
+        super().__init__(stream=stream)  # type: ignore[arg-type]
+        self.stream = stream
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        super().shutdown(timeout_millis, **kwargs)
+        self.stream.close()
+
+
+class RotatingMetricExporter(FileMetricExporter):
+    """The metric twin of :class:`RotatingSpanExporter`."""
+
+    def __init__(self, stream: RotatingFile) -> None:
+        super().__init__(stream=stream)  # type: ignore[arg-type]
+        self.stream = stream
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        super().shutdown(timeout_millis, **kwargs)
+        self.stream.close()
