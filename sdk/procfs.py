@@ -300,3 +300,21 @@ def state_counts(table: dict[int, ProcStat]) -> dict[str, int]:
     for entry in table.values():
         counts[_STATES.get(entry.state, ProcessState.SLEEPING)] += 1
     return counts
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+def read_nofile_limit(pid: int) -> int | None:
+    """The soft ``RLIMIT_NOFILE`` of ``pid`` (``Max open files`` in ``/proc/PID/limits``): the
+    most file descriptors it may hold open. None when unlimited, unreadable or gone."""
+    try:
+        with open(f"{_PROC}/{pid}/limits", "rb") as f:
+            text = f.read(8192).decode(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Max open files"):
+            soft = line[len("Max open files") :].split()[:1]
+            return int(soft[0]) if soft and soft[0].isdigit() else None
+    return None
