@@ -21,6 +21,8 @@ from .report_json import render_json
 from .report_md import render_markdown
 from .results import SessionGrade
 from .session_data import load_sessions
+from .window import WindowError
+from .window import apply as apply_window
 
 REPORT_FORMATS = ("md", "json", "html")
 _RENDERERS = {"md": render_markdown, "json": render_json, "html": render_html}
@@ -66,9 +68,13 @@ def grade(
     data_dir: Path,
     config: GradingConfig | Path | None = None,
     ingest_first: bool = True,
+    since: str | None = None,
+    window: str | None = None,
 ) -> SessionGrade:
-    """Grade one session (None: the latest) of ``data_dir``."""
-    return grade_many([session], data_dir, config, ingest_first)[0]
+    """Grade one session (None: the latest) of ``data_dir``; ``since`` grades only its part
+    from then on (``1h``: its last hour; or an ISO time), ``window`` adds a grade per window
+    of that length (``10m``) in ``SessionGrade.windows`` (analyzer/window.py)."""
+    return grade_many([session], data_dir, config, ingest_first, since, window)[0]
 
 
 def grade_many(
@@ -76,6 +82,8 @@ def grade_many(
     data_dir: Path,
     config: GradingConfig | Path | None = None,
     ingest_first: bool = True,
+    since: str | None = None,
+    window: str | None = None,
 ) -> list[SessionGrade]:
     """Grade several sessions with one read of the database (``None`` = the latest).
 
@@ -97,7 +105,13 @@ def grade_many(
         data = load_sessions(con, list(dict.fromkeys(ids)))
     finally:
         con.close()
-    return [grade_session(data[i], cfg) for i in ids]
+    if since is None and window is None:
+        return [grade_session(data[i], cfg) for i in ids]
+    try:
+        return [apply_window(data[i], since, window, lambda d: grade_session(d, cfg))
+                for i in ids]
+    except WindowError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def render(g: SessionGrade, fmt: str) -> str:
