@@ -4,7 +4,9 @@ One process identity everywhere: ``(pid, start_ticks)``, the start time from fie
 ``/proc/<pid>/stat`` in clock ticks after boot, so a recycled pid is never taken for the process
 that had it before. :attr:`ProcStat.create_time` turns it into epoch seconds.
 
-The monitor, the watcher and the cleanup audit all read through here. ``/proc/<pid>/stat`` is
+The monitor, the watcher, the cleanup audit and the hung-worker rule all read through here;
+the last section reads what a sleeping process waits on (:mod:`swarmscope.watch.waits`
+interprets it). ``/proc/<pid>/stat`` is
 read with ``os.open``/``os.read`` (a third of the cost of ``open()``): the watcher reads it about
 2000 times a second. Where ``/proc`` is missing (not Linux) the process table comes from
 ``psutil.process_iter`` with its create times converted to ticks.
@@ -134,23 +136,24 @@ def list_pids() -> list[int]:
     return [int(name) for name in os.listdir(_PROC) if name.isdigit()]
 
 
+def _read_bytes(path: str, limit: int = -1) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
+
+
 def read_cmdline(pid: int) -> list[str]:
     """The argument vector of ``pid`` (empty for kernel threads, zombies and gone processes)."""
-    try:
-        with open(f"{_PROC}/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
-        return []
+    raw = _read_bytes(f"{_PROC}/{pid}/cmdline") or b""
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def read_comm(pid: int) -> str | None:
     """The command name of ``pid`` (what ``ps`` shows, at most 15 characters)."""
-    try:
-        with open(f"{_PROC}/{pid}/comm", "rb") as f:
-            return f.read().rstrip(b"\n").decode(errors="replace")
-    except OSError:
-        return None
+    raw = _read_bytes(f"{_PROC}/{pid}/comm")
+    return None if raw is None else raw.rstrip(b"\n").decode(errors="replace")
 
 
 def read_exe(pid: int) -> str | None:
@@ -171,10 +174,8 @@ def read_uid(pid: int) -> int | None:
 
 def read_environ(pid: int) -> dict[str, str] | None:
     """The initial environment of ``pid`` (needs the same user), or None when unreadable."""
-    try:
-        with open(f"{_PROC}/{pid}/environ", "rb") as f:
-            raw = f.read()
-    except OSError:
+    raw = _read_bytes(f"{_PROC}/{pid}/environ")
+    if raw is None:
         return None
     pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
     return {key: value for key, _, value in pairs}
@@ -184,10 +185,8 @@ def environ_has(pid: int, key: str, value: str) -> bool:
     """True when ``KEY=value`` is in the initial environment of ``pid`` (needs same user).
 
     A byte search, cheaper than :func:`read_environ` for the one question scans ask."""
-    try:
-        with open(f"{_PROC}/{pid}/environ", "rb") as f:
-            raw = f.read()
-    except OSError:
+    raw = _read_bytes(f"{_PROC}/{pid}/environ")
+    if raw is None:
         return False
     needle = f"{key}={value}".encode()
     return raw.startswith(needle + b"\0") or (b"\0" + needle + b"\0") in raw or raw == needle
@@ -300,6 +299,138 @@ def state_counts(table: dict[int, ProcStat]) -> dict[str, int]:
     for entry in table.values():
         counts[_STATES.get(entry.state, ProcessState.SLEEPING)] += 1
     return counts
+
+
+# --- what a sleeping process waits on ----------------------------------------------------------
+# Who may read what (proc(5)): wchan and schedstat anyone; fd/, fdinfo/ the same user (or root);
+# syscall and io the same user *with ptrace access* (root, or an ancestor under Yama
+# ptrace_scope 1). Every reader returns None (or empty) when it may not look.
+
+ACCESS_READ, ACCESS_WRITE, ACCESS_BOTH = 0, 1, 2
+
+
+class Syscall(NamedTuple):
+    """A thread's system call (``/proc/PID/task/TID/syscall``): ``number`` -1 when it is
+    running or asleep outside one; ``args`` the six raw register values."""
+
+    number: int
+    args: tuple[int, ...]
+
+
+def _read_text(path: str) -> str | None:
+    raw = _read_bytes(path, 65536)
+    return None if raw is None else raw.decode(errors="replace")
+
+
+def _numbered(path: str) -> list[int]:
+    """The numeric entries of a /proc directory (``fd``, ``task``); empty when unreadable."""
+    try:
+        return [int(name) for name in os.listdir(path) if name.isdigit()]
+    except OSError:
+        return []
+
+
+def _value(text: str | None, key: str) -> str | None:
+    """What follows ``key`` on its line of a ``key: value`` file."""
+    for line in (text or "").splitlines():
+        if line.startswith(key):
+            return line[len(key) :].strip()
+    return None
+
+
+def read_wchan(pid: int) -> str | None:
+    """The kernel function ``pid`` sleeps in, or None (``0``: not known, no kernel symbols)."""
+    text = (_read_text(f"{_PROC}/{pid}/wchan") or "").strip()
+    return text if text not in ("", "0") else None
+
+
+def read_syscall(pid: int, tid: int | None = None) -> Syscall | None:
+    """The system call thread ``tid`` (default: the main thread) is in; None if unreadable."""
+    fields = (_read_text(f"{_PROC}/{pid}/task/{tid or pid}/syscall") or "").split()
+    if not fields:
+        return None
+    if fields[0] in ("running", "-1"):
+        return Syscall(-1, ())
+    try:
+        return Syscall(int(fields[0]), tuple(int(arg, 16) for arg in fields[1:7]))
+    except ValueError:
+        return None
+
+
+def thread_ids(pid: int) -> list[int]:
+    """The thread ids of ``pid`` (empty when it is gone)."""
+    return _numbered(f"{_PROC}/{pid}/task")
+
+
+def read_cpu_ns(pid: int) -> int | None:
+    """CPU time all threads of ``pid`` have used, in ns: the sum of their schedstat (exact,
+    where ``stat`` counts ticks), so a thread computing while the main thread waits counts."""
+    times = [_read_text(f"{_PROC}/{pid}/task/{tid}/schedstat") for tid in thread_ids(pid)]
+    times = [int(text.split()[0]) for text in times if text and text.split()]
+    return sum(times) if times else None
+
+
+def read_bytes_read(pid: int) -> int | None:
+    """``rchar`` of ``/proc/PID/io``: bytes read so far, by every thread."""
+    value = _value(_read_text(f"{_PROC}/{pid}/io"), "rchar:")
+    return int(value) if value else None
+
+
+def fds_of(pid: int) -> list[int]:
+    """The open fds of ``pid`` (empty when unreadable)."""
+    return _numbered(f"{_PROC}/{pid}/fd")
+
+
+def fd_target(pid: int, fd: int) -> str | None:
+    """What fd ``fd`` of ``pid`` is: ``pipe:[123]``, ``socket:[456]``,
+    ``anon_inode:[eventfd]``, a path."""
+    try:
+        return os.readlink(f"{_PROC}/{pid}/fd/{fd}")
+    except OSError:
+        return None
+
+
+def fd_info(pid: int, fd: int) -> str | None:
+    """``/proc/PID/fdinfo/FD``: flags, and what the kind of file adds (epoll entries, timers)."""
+    return _read_text(f"{_PROC}/{pid}/fdinfo/{fd}")
+
+
+def fd_access(pid: int, fd: int) -> int | None:
+    """The access mode of fd ``fd`` of ``pid`` (:data:`ACCESS_READ` / WRITE / BOTH)."""
+    value = _value(fd_info(pid, fd), "flags:")
+    return int(value, 8) & 0o3 if value else None
+
+
+def epoll_interest(pid: int, epfd: int) -> list[tuple[int, int]] | None:
+    """The interest set of epoll fd ``epfd`` of ``pid``: ``(fd, event mask)`` per
+    ``tfd: N events: HEX ...`` line of its fdinfo; None when unreadable."""
+    text = fd_info(pid, epfd)
+    if text is None:
+        return None
+    lines = (line.split() for line in text.splitlines() if line.startswith("tfd:"))
+    return [(int(f[1]), int(f[3], 16)) for f in lines if len(f) >= 4 and f[2] == "events:"]
+
+
+def timerfd_armed(pid: int, fd: int) -> bool | None:
+    """Whether timerfd ``fd`` of ``pid`` will fire (``it_value`` not zero); None if unknown."""
+    value = _value(fd_info(pid, fd), "it_value:")
+    return None if value is None else value.replace(" ", "") != "(0,0)"
+
+
+def holders_of(
+    target: str, *, skip: int | None = None, write: bool = False
+) -> list[tuple[int, int]]:
+    """``(pid, fd)`` of every visible process holding ``target`` (``pipe:[N]``,
+    ``socket:[N]``) open (for writing, with ``write``), ``skip`` excluded. Other users'
+    processes are invisible without root. Scans every process: call it rarely."""
+    found = []
+    wanted = (ACCESS_WRITE, ACCESS_BOTH) if write else (ACCESS_READ, ACCESS_WRITE, ACCESS_BOTH)
+    for pid in list_pids():
+        for fd in [] if pid == skip else fds_of(pid):
+            if fd_target(pid, fd) == target and fd_access(pid, fd) in wanted:
+                found.append((pid, fd))
+                break  # one fd per process is enough to name it
+    return found
 
 
 # --- limits ------------------------------------------------------------------------------------

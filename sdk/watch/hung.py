@@ -1,36 +1,47 @@
-"""Hung workers: alive, idle, and blocked reading a pipe or socket that nobody closes.
+"""Hung workers: alive, idle, and waiting on input that another live process never sends nor
+closes.
 
 The classic case is a ``claude --print`` worker whose orchestrator never closes its stdin: the
-worker reads fd 0 forever, the orchestrator holds the write end forever, and both look healthy.
+worker waits on fd 0 forever, the orchestrator holds the other end forever, and both look
+healthy. A worker in C or Python waits in ``read``; a Node.js worker waits in its event loop
+(``epoll_wait``) with stdin in the loop's interest set.
 
 **The rule.** A watched process is *hung* when, at every check for :attr:`HungDetector.after`
-seconds (``SWARMSCOPE_HUNG_AFTER``, default 30):
+seconds (``SWARMSCOPE_HUNG_AFTER``, default 30), it is asleep (state ``S``), with **no CPU time
+gained** by any of its threads and **no bytes read** (``rchar``), and either
 
-1. it is asleep (state ``S``) in a read-family system call on a pipe or socket
-   (``/proc/PID/syscall``; a read-wait ``wchan`` when the syscall file is unreadable);
-2. the same call on the same fd, with **no CPU time gained** (schedstat) and **no bytes read**
-   (``rchar`` of ``/proc/PID/io``) since the idle clock started; and
-3. for a pipe, the write end is still open in some other process (a blocked pipe read means a
-   writer exists, else it would return EOF): the holder is named when visible.
+* **blocked in a read** on the same pipe or socket fd (:func:`.waits.blocked_read`); for a
+  pipe, its write end is open in another process (else the read would return EOF); or
+* **asleep in epoll_wait with no timeout** (no timer pending), every other thread in an
+  untimed wait, and the loop's interest sets unchanged and holding nothing but loop-internal
+  entries (eventfd, signalfd, self-pipes, disarmed timerfds) and *feeds*: pipes registered for
+  input, or its stdin as a connected Unix socket (how a Node.js parent passes ``stdio:
+  'pipe'``), whose other end another live process holds (:func:`.waits.epoll_feeds`). A
+  network socket, any other socket, an armed timerfd, a terminal or a file watch in the set
+  means it may be woken otherwise: not judged.
 
-**Waiting for work is not hung.** A worker whose orchestrator feeds it (a task every second, or
-every minute under a 30 s threshold) reads bytes, which restarts its idle clock. A worker that
-waits on a timer, a lock or a condition variable, or in an event loop (``poll`` / ``epoll`` /
-``select``, as Node.js does) is not in a read and is never judged. A pipe whose only writer is
-the reader itself (a self-pipe) is skipped. So the rule's one blind spot is a worker that
-legitimately blocks in ``read`` longer than the threshold between tasks: raise
-``SWARMSCOPE_HUNG_AFTER`` above the longest pause between tasks.
+A writer that is the waiter's own descendant is excluded (it waits for its child's output,
+and a stuck child is judged on its own).
 
-The idle clock starts at the first check that sees the process blocked, so ``idle_seconds``
-is a lower bound. Each hung process is reported once (the first time it crosses the threshold;
-its idle time is brought up to date at the end).
+**Waiting for work is not hung.** A worker whose orchestrator feeds it reads bytes, which
+restarts its idle clock; a worker that polls a timer has a timeout in its epoll wait or gains
+CPU; one waiting on an HTTP response has a socket in its interest set. The rule's blind spot
+is a worker that legitimately waits on its input longer than the threshold between tasks:
+raise ``SWARMSCOPE_HUNG_AFTER`` above the longest pause. See docs/watcher.md for what an
+unprivileged watcher cannot see.
+
+The idle clock starts at the first check that sees the process waiting, so ``idle_seconds`` is
+a lower bound. Each hung process is reported once (when it crosses the threshold; its idle time
+is brought up to date at the end).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from swarmscope import procfs
 from swarmscope.watch import waits
@@ -53,7 +64,7 @@ class HungWorker:
 
 @dataclass
 class _Idle:
-    fd: int | None
+    wait: tuple[Any, ...]  # what it waits on: ("read", fd) or ("epoll", feeds)
     cpu: int | None
     read: int | None
     since: float  # time.monotonic() when this wait started
@@ -88,7 +99,7 @@ class HungDetector:
             if key in self.found:
                 self.found[key].idle_s = round(idle, 3)
             elif idle >= self.after:
-                worker = _describe(key, name, agent_id, state.fd, idle)
+                worker = _describe(key, name, agent_id, state.wait, idle)
                 if worker is not None:
                     self.found[key] = worker
                     new.append(worker)
@@ -96,22 +107,51 @@ class HungDetector:
             del self._idle[key]
         return new
 
+    def check_tree(self, members: Mapping[tuple[int, int], Any], agents: Mapping[Any, Any]) -> None:
+        """Check the live members of a watched tree (named after their agents); note each
+        newly hung one on stderr."""
+        live = []
+        for key, member in members.items():
+            if member.exited:
+                continue
+            agent = agents.get(key)
+            name = agent.name if agent else member.stat.comm
+            live.append((key, name, agent.agent_id if agent else None))
+        for worker in self.check(live):
+            print(
+                f"swarmscope: pid {worker.pid} ({worker.name}) looks hung: idle "
+                f"{worker.idle_s:.0f}s waiting on {worker.waiting_on}",
+                file=sys.stderr,
+            )
+
     def _observe(self, key: tuple[int, int], now: float) -> _Idle | None:
-        """The process's current idle wait, or None when it is not blocked in a read."""
+        """The process's current idle wait, or None when it is in no wait the rule judges."""
         pid = key[0]
         stat = procfs.read_stat(pid)
         if stat is None or stat.key != key or stat.state != "S":
             return None
-        blocked = waits.blocked_read(pid)
-        if blocked is None:
+        wait = _current_wait(pid)
+        if wait is None:
             return None
-        if blocked.fd is not None and not _is_pipe_or_socket(waits.fd_target(pid, blocked.fd)):
-            return None  # a terminal, a file, a device: not an open-ended channel
-        cpu, read = waits.cpu_ns(pid), waits.bytes_read(pid)
+        cpu, read = procfs.read_cpu_ns(pid), procfs.read_bytes_read(pid)
         last = self._idle.get(key)
-        if last is None or (last.fd, last.cpu, last.read) != (blocked.fd, cpu, read):
-            last = self._idle[key] = _Idle(blocked.fd, cpu, read, now)
+        if last is None or (last.wait, last.cpu, last.read) != (wait, cpu, read):
+            last = self._idle[key] = _Idle(wait, cpu, read, now)
         return last
+
+
+def _current_wait(pid: int) -> tuple[Any, ...] | None:
+    """``("read", fd)`` for a read on a pipe or socket, ``("epoll", feeds)`` for an event loop
+    that only input from other processes can wake; None for any other wait."""
+    blocked = waits.blocked_read(pid)
+    if blocked is not None:
+        if blocked.fd is not None and not _is_pipe_or_socket(procfs.fd_target(pid, blocked.fd)):
+            return None  # a terminal, a file, a device: not an open-ended channel
+        return ("read", blocked.fd)
+    if waits.epoll_wait(pid) is None or not waits.threads_quiet(pid):
+        return None
+    feeds = waits.epoll_feeds(pid)
+    return ("epoll", feeds) if feeds else None
 
 
 def _is_pipe_or_socket(target: str | None) -> bool:
@@ -119,32 +159,75 @@ def _is_pipe_or_socket(target: str | None) -> bool:
 
 
 def _describe(
-    key: tuple[int, int], name: str, agent_id: str | None, fd: int | None, idle: float
+    key: tuple[int, int], name: str, agent_id: str | None, wait: tuple[Any, ...], idle: float
 ) -> HungWorker | None:
-    """The hung worker with what it waits on, or None for a self-pipe."""
+    """The hung worker with what it waits on, or None when, looked at closely, it is not."""
     pid = key[0]
-    target = waits.fd_target(pid, fd) if fd is not None else None
-    holder: int | None = None
-    if target is None:
-        what = "a pipe or socket (fd unknown: /proc/PID/syscall is not readable)"
-    elif target.startswith("pipe:["):
-        writers = waits.writers_of(target, skip=pid)
-        if not writers and _writes_itself(pid, target):
-            return None  # a self-pipe: its own threads may write
-        channel = "stdin pipe" if fd == 0 else "pipe"
-        what = f"{channel} (fd {fd}), write end held by {_holder_words(writers)}"
-        holder = writers[0][0] if writers else None
+    if wait[0] == "epoll":
+        found = _describe_feeds(pid, wait[1])
     else:
-        channel = "stdin socket" if fd == 0 else "socket"
-        what = f"{channel} (fd {fd}, {target}), peer still connected"
+        found = _describe_read(pid, wait[1])
+    if found is None:
+        return None
+    fd, what, holder = found
     return HungWorker(pid, key[1], name, agent_id, fd, what, holder, round(idle, 3))
+
+
+def _describe_read(pid: int, fd: int | None) -> tuple[int | None, str, int | None] | None:
+    target = procfs.fd_target(pid, fd) if fd is not None else None
+    if target is None:
+        return fd, "a pipe or socket (fd unknown: /proc/PID/syscall is not readable)", None
+    if not target.startswith("pipe:["):
+        channel = "stdin socket" if fd == 0 else "socket"
+        return fd, f"{channel} (fd {fd}, {target}), peer still connected", None
+    writers = procfs.holders_of(target, skip=pid, write=True)
+    if not writers and _writes_itself(pid, target):
+        return None  # a self-pipe: its own threads may write
+    if writers and all(_descends_from(w, pid) for w, _fd in writers):
+        return None  # it waits for its own child's output
+    channel = "stdin pipe" if fd == 0 else "pipe"
+    holder = writers[0][0] if writers else None
+    return fd, f"{channel} (fd {fd}), write end held by {_holder_words(writers)}", holder
+
+
+def _describe_feeds(pid: int, feeds: tuple[waits.Feed, ...]) -> tuple[int, str, int] | None:
+    """The feed to name (stdin first) with its holder; None when a feed's other end is held
+    by no visible process but the waiter's own children."""
+    named = None
+    for feed in sorted(feeds, key=lambda f: f.fd):
+        pipe = feed.target.startswith("pipe:[")
+        holders = procfs.holders_of(feed.other_end, skip=pid, write=pipe)
+        holders = [h for h in holders if not _descends_from(h[0], pid)]
+        if not holders:
+            return None  # nobody else visibly holds it: not judged
+        named = named or (feed, holders)
+    if named is None:
+        return None
+    feed, holders = named
+    kind = "pipe" if feed.target.startswith("pipe:[") else "socket"
+    channel = f"stdin {kind}" if feed.fd == 0 else kind
+    end = "write end" if kind == "pipe" else "other end"
+    what = f"{channel} (fd {feed.fd}) in its event loop, {end} held by {_holder_words(holders)}"
+    return feed.fd, what, holders[0][0]
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    seen = 0
+    while pid > 1 and seen < 64:  # a cycle cannot happen, a deep tree may
+        stat = procfs.read_stat(pid)
+        if stat is None:
+            return False
+        if stat.ppid == ancestor:
+            return True
+        pid, seen = stat.ppid, seen + 1
+    return False
 
 
 def _writes_itself(pid: int, target: str) -> bool:
     return any(
-        waits.fd_target(pid, fd) == target
-        and waits.fd_access(pid, fd) in (waits.ACCESS_WRITE, waits.ACCESS_BOTH)
-        for fd in waits.fds_of(pid)
+        procfs.fd_target(pid, fd) == target
+        and procfs.fd_access(pid, fd) in (procfs.ACCESS_WRITE, procfs.ACCESS_BOTH)
+        for fd in procfs.fds_of(pid)
     )
 
 

@@ -1,31 +1,30 @@
-"""What a process is blocked on, from ``/proc``: the facts the hung-worker rule needs.
+"""What a sleeping process waits on: the facts :mod:`swarmscope.procfs` reads, interpreted for
+the hung-worker rule (:mod:`.hung`).
 
-:mod:`swarmscope.procfs` reads identity and state; this module reads the few extra files that
-say *what a sleeping process waits for*, all with plain ``os`` calls:
+Two kinds of wait can be judged:
 
-* ``/proc/PID/syscall``: the blocking system call and its arguments (``0 0x0 ...`` is
-  read(fd 0)); needs the same user *and* ptrace access (root, or an ancestor under Yama
-  ptrace_scope 1);
-* ``/proc/PID/wchan``: the kernel function it sleeps in (``anon_pipe_read``,
-  ``unix_stream_read_generic``, ``sk_wait_data``); anyone; ``0`` without kernel symbols;
-* ``/proc/PID/schedstat``: CPU time in ns (finer than ``stat`` ticks); anyone;
-* ``/proc/PID/io``: ``rchar``, the bytes it has read; same user with ptrace access;
-* ``/proc/PID/fd/N``: ``pipe:[inode]`` / ``socket:[inode]``; same user (or root);
-* ``/proc/PID/fdinfo/N``: ``flags`` (octal; access mode 0 read, 1 write, 2 both); same user.
+* a **blocking read** on one fd (``read``, ``recvfrom`` … in ``/proc/PID/syscall``, or a
+  read-wait ``wchan`` when that file is unreadable): :func:`blocked_read`;
+* an **event loop** asleep in ``epoll_wait`` with no timeout (Node.js, asyncio, most event
+  loops): :func:`epoll_wait`, then :func:`epoll_feeds` reads its interest sets from
+  ``/proc/PID/fdinfo`` and says whether everything that could wake it is input from another
+  process — or ``None`` when something else could (a network socket, an armed timer, a
+  file watch, a thread with a timed wait).
 
-Everything returns None when the file cannot be read: an unprivileged watcher simply knows less.
+``poll`` and ``select`` waits are never judged: their fd sets live in the process's memory,
+which ``/proc`` does not show.
 """
 
 from __future__ import annotations
 
-import os
 import platform
+import socket
 from typing import NamedTuple
 
-from swarmscope.procfs import CLK_TCK, list_pids
+from swarmscope import procfs
+from swarmscope.watch import sockets
 
-_PROC = "/proc"
-
+_MACHINE = platform.machine()
 # Read-family system calls by architecture: read, readv, pread64, preadv, recvfrom, recvmsg.
 _READ_SYSCALLS: dict[str, frozenset[int]] = {
     "x86_64": frozenset({0, 17, 19, 45, 47, 295}),
@@ -38,7 +37,16 @@ READ_WCHANS = frozenset({
     "sk_wait_data", "wait_woken", "skb_wait_for_more_packets", "__skb_wait_for_more_packets",
     "tcp_recvmsg",
 })  # fmt: skip
-ACCESS_READ, ACCESS_WRITE, ACCESS_BOTH = 0, 1, 2
+# epoll_wait and epoll_pwait (epfd, events, maxevents, timeout in ms); epoll_pwait2 takes a
+# timespec pointer instead (NULL: no timeout).
+_EPOLL_SYSCALLS = {"x86_64": frozenset({232, 281}), "aarch64": frozenset({22})}
+_EPOLL_PWAIT2 = 441
+_FUTEX = {"x86_64": 202, "aarch64": 98}
+_FUTEX_WAIT_OPS = frozenset({0, 9})  # FUTEX_WAIT, FUTEX_WAIT_BITSET; arg 4: timeout pointer
+EPOLLIN, EPOLLOUT = 0x1, 0x4
+# Loop-internal wakeups: written only by the process's own threads (eventfd: libuv's
+# uv_async), or signals, which may come to anyone and are no reason to sit idle.
+_INTERNAL = frozenset({"anon_inode:[eventfd]", "anon_inode:[signalfd]", "anon_inode:[eventpoll]"})
 
 
 class BlockedRead(NamedTuple):
@@ -48,18 +56,13 @@ class BlockedRead(NamedTuple):
     wchan: str | None
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4096).decode(errors="replace")
-    except OSError:
-        return None
+class Feed(NamedTuple):
+    """An input an event loop waits on: ``fd`` is ``target`` (``pipe:[N]`` / ``socket:[N]``);
+    another process holds ``other_end`` (the pipe itself, or the socket's peer)."""
 
-
-def wchan(pid: int) -> str | None:
-    """The kernel function ``pid`` sleeps in, or None (``0`` means "not known")."""
-    text = _read(f"{_PROC}/{pid}/wchan")
-    return text.strip() if text and text.strip() not in ("", "0") else None
+    fd: int
+    target: str
+    other_end: str
 
 
 def blocked_read(pid: int) -> BlockedRead | None:
@@ -67,82 +70,98 @@ def blocked_read(pid: int) -> BlockedRead | None:
 
     ``/proc/PID/syscall`` decides when readable (the call number and its first argument, the
     fd); otherwise a read-wait ``wchan`` says "some read" without the fd."""
-    where = wchan(pid)
-    text = _read(f"{_PROC}/{pid}/syscall")
-    if text and text.strip() and not text.startswith("running"):
-        fields = text.split()
-        try:
-            number, fd = int(fields[0]), int(fields[1], 16)
-        except (IndexError, ValueError):
-            return None
-        reads = _READ_SYSCALLS.get(platform.machine(), frozenset())
-        return BlockedRead(fd, where) if number in reads else None
-    if text is not None and text.startswith("running"):
-        return None
+    where = procfs.read_wchan(pid)
+    call = procfs.read_syscall(pid)
+    if call is not None:
+        reads = _READ_SYSCALLS.get(_MACHINE, frozenset())
+        return BlockedRead(call.args[0], where) if call.number in reads else None
     return BlockedRead(None, where) if where in READ_WCHANS else None
 
 
-def cpu_ns(pid: int) -> int | None:
-    """CPU time ``pid`` has used, in ns (schedstat; ``stat`` utime+stime as a fallback)."""
-    text = _read(f"{_PROC}/{pid}/schedstat")
-    if text:
-        try:
-            return int(text.split()[0])
-        except (IndexError, ValueError):
-            pass
-    text = _read(f"{_PROC}/{pid}/stat")
-    if not text:
+def epoll_wait(pid: int, tid: int | None = None) -> int | None:
+    """The epoll fd the thread (default: the main one) waits on *with no timeout*, else None:
+    not in epoll, a timer pending (libuv and asyncio pass their next timer as the timeout),
+    or ``syscall`` unreadable (then nothing says whether a timer is pending)."""
+    call = procfs.read_syscall(pid, tid)
+    if call is None or len(call.args) < 4:
         return None
-    fields = text[text.rfind(")") + 2 :].split()
-    try:
-        return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
-    except (IndexError, ValueError):
-        return None
-
-
-def bytes_read(pid: int) -> int | None:
-    """``rchar`` of ``/proc/PID/io``: bytes read so far (None without ptrace access)."""
-    text = _read(f"{_PROC}/{pid}/io")
-    for line in (text or "").splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
+    if call.number in _EPOLL_SYSCALLS.get(_MACHINE, frozenset()):
+        timeout = call.args[3] & 0xFFFFFFFF  # an int in a 64-bit register
+        return call.args[0] if timeout >= 0x80000000 else None  # negative: wait forever
+    if call.number == _EPOLL_PWAIT2 and call.args[3] == 0:
+        return call.args[0]
     return None
 
 
-def fd_target(pid: int, fd: int) -> str | None:
-    """What fd ``fd`` of ``pid`` refers to: ``pipe:[123]``, ``socket:[456]``, a path."""
-    try:
-        return os.readlink(f"{_PROC}/{pid}/fd/{fd}")
-    except OSError:
-        return None
-
-
-def fd_access(pid: int, fd: int) -> int | None:
-    """The access mode of fd ``fd`` of ``pid`` (:data:`ACCESS_READ` / WRITE / BOTH)."""
-    text = _read(f"{_PROC}/{pid}/fdinfo/{fd}")
-    for line in (text or "").splitlines():
-        if line.startswith("flags:"):
-            return int(line.split()[1], 8) & 0o3
-    return None
-
-
-def fds_of(pid: int) -> list[int]:
-    """The open fds of ``pid`` (empty when unreadable)."""
-    try:
-        return [int(name) for name in os.listdir(f"{_PROC}/{pid}/fd") if name.isdigit()]
-    except OSError:
-        return []
-
-
-def writers_of(target: str, *, skip: int | None = None) -> list[tuple[int, int]]:
-    """``(pid, fd)`` of every visible process holding ``target`` (``pipe:[N]``) open for
-    writing, ``skip`` excluded. Processes of other users are invisible without root."""
-    found = []
-    for pid in list_pids():
-        if pid == skip:
+def threads_quiet(pid: int) -> bool:
+    """Every thread but the main one asleep with no timeout: in a futex wait without a
+    deadline or an epoll wait without a timeout (their interest sets are read with the main
+    one's). A thread in a timed wait, a sleep or anything else may wake the process."""
+    for tid in procfs.thread_ids(pid):
+        if tid == pid or epoll_wait(pid, tid) is not None:
             continue
-        for fd in fds_of(pid):
-            if fd_target(pid, fd) == target and fd_access(pid, fd) in (ACCESS_WRITE, ACCESS_BOTH):
-                found.append((pid, fd))
-                break
-    return found
+        call = procfs.read_syscall(pid, tid)
+        untimed_futex = (
+            call is not None and call.number == _FUTEX.get(_MACHINE) and len(call.args) > 3
+            and call.args[1] & 0x7F in _FUTEX_WAIT_OPS and call.args[3] == 0
+        )  # fmt: skip
+        if not untimed_futex:
+            return False
+    return True
+
+
+def epoll_feeds(pid: int) -> tuple[Feed, ...] | None:
+    """The inputs from other processes the event loop of ``pid`` waits on, when they are all
+    that could wake it (empty: nothing at all); None when something else could."""
+    own = {fd: procfs.fd_target(pid, fd) for fd in procfs.fds_of(pid)}
+    polls = [fd for fd, target in own.items() if target == "anon_inode:[eventpoll]"]
+    feeds: list[Feed] = []
+    for epfd in polls:
+        entries = procfs.epoll_interest(pid, epfd)
+        if entries is None:
+            return None
+        for fd, events in entries:
+            kind, feed = _entry(pid, fd, events, own)
+            if kind == "other":
+                return None
+            if feed is not None and feed not in feeds:
+                feeds.append(feed)
+    return tuple(feeds)
+
+
+def _entry(pid: int, fd: int, events: int, own: dict[int, str | None]) -> tuple[str, Feed | None]:
+    """One interest-set entry: ``("internal", None)``, ``("feed", Feed)`` or
+    ``("other", None)`` (anything that may wake the loop without another process's input)."""
+    target = own.get(fd)
+    if target in _INTERNAL:
+        return "internal", None
+    if target == "anon_inode:[timerfd]":
+        return ("internal", None) if procfs.timerfd_armed(pid, fd) is False else ("other", None)
+    if target is None or not events & EPOLLIN or events & EPOLLOUT:
+        return "other", None  # gone, or waiting to write (a full pipe is another story)
+    if target.startswith("pipe:["):
+        if _holds_for_writing(pid, target, own):
+            return "internal", None  # a self-pipe: libuv's signal pipe, its own threads
+        return "feed", Feed(fd, target, target)
+    if target.startswith("socket:["):
+        return _socket_entry(fd, target, own)
+    return "other", None  # a terminal, a device, inotify, a file
+
+
+def _socket_entry(fd: int, target: str, own: dict[int, str | None]) -> tuple[str, Feed | None]:
+    unix = sockets.unix_socket(int(target[8:-1]))
+    if unix is None or unix.peer is None:
+        return "other", None  # TCP/UDP (a request, a server), or a listening socket
+    other_end = f"socket:[{unix.peer}]"
+    if other_end in own.values():
+        return "internal", None  # a socketpair with itself (asyncio's self-pipe)
+    if fd == 0 and unix.type == socket.SOCK_STREAM and unix.state == sockets.CONNECTED:
+        return "feed", Feed(fd, target, other_end)  # stdin as a Node.js parent gives it
+    return "other", None  # an IPC channel or a local service: messages may come
+
+
+def _holds_for_writing(pid: int, target: str, own: dict[int, str | None]) -> bool:
+    return any(
+        t == target and procfs.fd_access(pid, fd) in (procfs.ACCESS_WRITE, procfs.ACCESS_BOTH)
+        for fd, t in own.items()
+    )

@@ -10,9 +10,9 @@ program's own status from ``wait()``, a descendant's from ``/proc/<pid>/stat`` w
 zombie — and per-process metrics from the resource monitor. Processes it starts carry the
 session id in their environment, so descendants that escape through a double fork are still
 found. At the end, processes still alive (orphans) and exited-but-unreaped (zombies) are
-printed on stderr and recorded as an ``audit_cleanup`` span, together with the hung workers
-found while watching (:mod:`.hung`). Each process is named by :mod:`.naming` and marked an
-agent or a helper by :mod:`.roles`. See docs/watcher.md.
+printed on stderr and recorded as an ``audit_cleanup`` span (:mod:`.audit`), together with the
+hung workers found while watching (:mod:`.hung`). Each process is named by :mod:`.naming` and
+marked an agent or a helper by :mod:`.roles`. See docs/watcher.md.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from swarmscope import settings as config
 from swarmscope.conventions import AgentRole
 from swarmscope.record import spans
 from swarmscope.watch import node
+from swarmscope.watch.audit import left_behind
 from swarmscope.watch.hung import HungDetector, HungWorker
-from swarmscope.watch.leftovers import Leftover, find_leftovers, left_in_tree, settle_zombies
+from swarmscope.watch.leftovers import Leftover
 from swarmscope.watch.naming import agent_name
 from swarmscope.watch.roles import helper_names, role_of
 from swarmscope.watch.signals import forward_signals
@@ -47,6 +48,9 @@ EXEC_GRACE_S = 0.005
 # A forked child that still shows its parent's command line is usually about to exec (Python's
 # fork-exec takes milliseconds): it is named once it has, or after this long.
 NAME_WAIT_S = 0.25
+# Programs that exec what they run within milliseconds, such as the "#!/usr/bin/env node" of a
+# Node CLI like claude: the process is named after what it becomes (or after NAME_WAIT_S).
+EXEC_WRAPPERS = frozenset({"env", "nice", "nohup", "stdbuf", "ionice", "taskset", "chrt"})
 STAT_EVERY = 4
 
 
@@ -116,6 +120,7 @@ class Watcher:
         self.zombie_grace = config.zombie_grace() if zombie_grace is None else zombie_grace
         self.helpers = helper_names()
         self._unnamed: list[Member] = []  # forked, not yet exec'd: named later
+        self._first_seen: dict[tuple[int, int], float] = {}  # of those, monotonic
         self._argv: dict[tuple[int, int], list[str]] = {}  # of each agent, to spot those
         self.report = WatchReport(session_id=session_id)
         self._child: subprocess.Popen[bytes] | None = None
@@ -216,10 +221,19 @@ class Watcher:
                 self._on_exited(member)
 
     def _before_exec(self, member: Member, argv: list[str]) -> bool:
-        """Still running its parent's program, young, alive: probably about to exec."""
+        """Young, alive, and still running its parent's program or an exec wrapper: probably
+        about to exec."""
+        key = member.stat.key
+        # young since first sight: a creation time is up to a second early (boot time in
+        # /proc/stat is whole seconds), too coarse for a quarter of a second
+        seen = self._first_seen.setdefault(key, time.monotonic())
         parent_argv = self._argv.get(member.parent_key) if member.parent_key else None
-        young = time.time() - member.stat.create_time < NAME_WAIT_S
-        return parent_argv == argv and young and not member.exited
+        wrapper = len(argv) > 1 and os.path.basename(argv[0]) in EXEC_WRAPPERS
+        waiting = (parent_argv == argv or wrapper) and not member.exited
+        if waiting and time.monotonic() - seen < NAME_WAIT_S:
+            return True
+        del self._first_seen[key]
+        return False
 
     def _root_done(self) -> bool:
         if self._child is not None:
@@ -232,7 +246,7 @@ class Watcher:
         while not self._root_done():
             self.poll(scan=time.monotonic() - self._last_scan >= self.poll_interval * 0.9)
             if self.hung.due():
-                self._check_hung()
+                self.hung.check_tree(self.tracker.members, self.report.agents)
             self._pause()
         self._record_root_exit()
         deadline = time.monotonic() + self.settle
@@ -243,26 +257,11 @@ class Watcher:
             time.sleep(self.poll_interval)
         self._name_unnamed(force=True)
         self._settle_pending()
-        self._check_hung()  # brings the idle time of the hung up to date
+        # brings the idle time of the hung up to date
+        self.hung.check_tree(self.tracker.members, self.report.agents)
         self._audit()
         self.close()
         return self.report
-
-    def _check_hung(self) -> None:
-        """Look for hung workers among the live members; note each new one on stderr."""
-        live = []
-        for key, member in self.tracker.members.items():
-            if member.exited:
-                continue
-            agent = self.report.agents.get(key)
-            name = agent.name if agent else member.stat.comm
-            live.append((key, name, agent.agent_id if agent else None))
-        for worker in self.hung.check(live):
-            print(
-                f"swarmscope: pid {worker.pid} ({worker.name}) looks hung: blocked "
-                f"{worker.idle_s:.0f}s reading {worker.waiting_on}",
-                file=sys.stderr,
-            )
 
     def _pause(self) -> None:
         """Until the next scan is due, or sooner when a fork/exit event arrives."""
@@ -376,38 +375,18 @@ class Watcher:
                 pass
 
     def _audit(self) -> None:
-        """Orphans (alive) and zombies (exited, unreaped) among everything the tree ever held,
-        plus any other process still carrying our session marker."""
-        # attach: a root still running after Ctrl-C is not left behind
-        running_root = self._root_pid if self._child is None else None
-        agents = self.report.agents
-        leftovers = left_in_tree(
-            self.tracker.members, {key: agent.agent_id for key, agent in agents.items()},
-            running_root=running_root, record_command_line=self.record_command_lines,
-            names={key: agent.name for key, agent in agents.items()},
+        """Record what the tree left behind and the hung workers in an audit_cleanup span."""
+        self.report.leftovers = left_behind(
+            self.tracker, self.report.agents, session_id=self.session_id, started=self.started,
+            # attach: a root still running after Ctrl-C is not left behind
+            running_root=self._root_pid if self._child is None else None,
+            record_command_line=self.record_command_lines, zombie_grace=self.zombie_grace,
         )  # fmt: skip
-        leftovers.update(self._marked_leftovers(leftovers))
-        # a zombie init or a subreaper reaps a moment later is not left behind
-        since = {m.stat.pid: m.zombie_since for m in self.tracker.zombies() if m.zombie_since}
-        leftovers = settle_zombies(leftovers, since, self.zombie_grace)
-        self.report.leftovers = sorted(leftovers.values(), key=lambda item: item.pid)
         self.report.hung = sorted(self.hung.found.values(), key=lambda item: item.pid)
         spans.emit_cleanup_audit(
             self.tracer, self.report.leftovers, context=self.parent_context,
             session_id=self.session_id, hung=self.report.hung,
         )  # fmt: skip
-
-    def _marked_leftovers(self, known: dict[int, Any]) -> dict[int, Any]:
-        """A last sweep for session-marked processes no scan caught (started and escaped
-        between two scans, then went quiet)."""
-        found = {}
-        for item in find_leftovers(
-            self.session_id, since=self.started, exclude=set(known),
-            record_command_line=self.record_command_lines,
-        ):  # fmt: skip
-            if not item.zombie:  # zombies of the watcher itself are the reaped root: not ours
-                found[item.pid] = item
-        return found
 
     def forward_signals(self) -> None:
         """Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the program (see :mod:`.signals`)."""

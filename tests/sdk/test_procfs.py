@@ -55,3 +55,83 @@ def test_a_zombie_carries_its_wait_status() -> None:
     finally:
         child.wait()
     assert procfs.read_stat(child.pid) is None
+
+
+# --- what a sleeping process waits on -----------------------------------------------------------
+
+
+def test_epoll_interest_lists_fds_and_events() -> None:
+    import select
+
+    reader, writer = os.pipe()
+    poller = select.epoll()
+    try:
+        poller.register(reader, select.EPOLLIN)
+        poller.register(writer, select.EPOLLOUT)
+        entries = procfs.epoll_interest(os.getpid(), poller.fileno())
+        # the kernel adds EPOLLERR and EPOLLHUP to every entry
+        masks = {fd: events & (select.EPOLLIN | select.EPOLLOUT) for fd, events in entries}
+        assert masks == {reader: select.EPOLLIN, writer: select.EPOLLOUT}
+        assert procfs.fd_target(os.getpid(), poller.fileno()) == "anon_inode:[eventpoll]"
+        assert procfs.epoll_interest(os.getpid(), reader) == []  # not an epoll fd: no entries
+    finally:
+        poller.close()
+        os.close(reader)
+        os.close(writer)
+
+
+def test_pipe_holders_by_access_mode() -> None:
+    reader, writer = os.pipe()
+    child = subprocess.Popen(["sleep", "30"], pass_fds=(writer,))
+    try:
+        target = procfs.fd_target(os.getpid(), reader)
+        assert target and target.startswith("pipe:[")
+        assert procfs.fd_access(os.getpid(), reader) == procfs.ACCESS_READ
+        assert procfs.fd_access(os.getpid(), writer) == procfs.ACCESS_WRITE
+        writers = procfs.holders_of(target, skip=os.getpid(), write=True)
+        assert writers == [(child.pid, writer)]
+    finally:
+        child.kill()
+        child.wait()
+        os.close(reader)
+        os.close(writer)
+
+
+def test_syscall_of_a_sleeping_process() -> None:
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        deadline = time.monotonic() + 10
+        while procfs.read_wchan(proc.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        call = procfs.read_syscall(proc.pid)
+        assert call is not None and call.number >= 0 and len(call.args) == 6  # clock_nanosleep
+        assert procfs.read_syscall(proc.pid, 999_999_999) is None  # no such thread
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_cpu_counts_every_thread() -> None:
+    import threading
+
+    before = procfs.read_cpu_ns(os.getpid())
+    worker = threading.Thread(target=_spin, args=(0.3,))
+    worker.start()
+    worker.join()
+    after = procfs.read_cpu_ns(os.getpid())
+    # a thread that has ended leaves the sum: read while it runs instead
+    assert before is not None and after is not None
+    worker = threading.Thread(target=_spin, args=(0.5,))
+    worker.start()
+    time.sleep(0.4)
+    during = procfs.read_cpu_ns(os.getpid())
+    worker.join()
+    assert during is not None and during - after >= 200_000_000
+    assert procfs.read_bytes_read(os.getpid()) is not None
+    assert os.getpid() in procfs.thread_ids(os.getpid())
