@@ -304,3 +304,74 @@ ENV_ZOMBIE_GRACE = "SWARMSCOPE_ZOMBIE_GRACE"  # s a zombie may wait for its reap
 ENV_HELPERS = "SWARMSCOPE_HELPERS"  # names added to (or, with -, removed from) the helpers
 DEFAULT_HUNG_AFTER_S = 30.0
 DEFAULT_ZOMBIE_GRACE_S = 3.0
+
+# --- in-process agents: the agents of Python frameworks (docs/inproc.md) -----------------------
+# Read from frameworks' spans: OpenInference marks agent and tool spans with a kind of its own.
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+OPENINFERENCE_AGENT_NAME = "agent.name"  # OpenInference's agent name attribute
+OPENINFERENCE_GRAPH_NODE_ID = "graph.node.id"  # OpenInference: the agent's node in the graph
+
+
+class OpenInferenceKind(StrEnum):
+    """The values of ``openinference.span.kind`` that mark agent runs and tool calls."""
+
+    AGENT = "AGENT"
+    TOOL = "TOOL"
+
+
+# Written on each agent run span (invoke_agent, or OpenInference AGENT) as it ends.
+AGENT_RUN_CPU_TIME = "swarm.agent.run.cpu_time"  # s: CPU the run's steps used
+AGENT_RUN_RETAINED_BLOCKS = "swarm.agent.run.retained_blocks"  # agent retains after it ({block})
+AGENT_RUN_RETAINED_BYTES = "swarm.agent.run.retained_bytes"  # the same in bytes (tracemalloc mode)
+AGENT_RUN_UNATTRIBUTED = "swarm.agent.run.unattributed_steps"  # steps whose memory was not counted
+# The whole process's heap as the run ends (blocks, or traced bytes): the leak verdict of an
+# agent needs the process's heap to grow as well (docs/grading.md).
+AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"
+AGENT_RUN_PROCESS_BYTES = "swarm.agent.run.process_bytes"
+AGENT_ALLOCATION_SITES = "swarm.agent.allocation_sites"  # tracemalloc mode: top growth sites
+# Per-agent metrics; points carry gen_ai.agent.name, process.pid and swarm.agent.id.
+AGENT_CPU_TIME = "swarm.agent.cpu.time"
+AGENT_MEMORY_RETAINED = "swarm.agent.memory.retained"
+AGENT_MEMORY_RETAINED_BYTES = "swarm.agent.memory.retained_bytes"
+AGENT_RUNS_OPEN = "swarm.agent.runs.open"
+AGENT_THREADS_ALIVE = "swarm.agent.threads.alive"
+UNITS.update({
+    AGENT_CPU_TIME: "s",
+    AGENT_MEMORY_RETAINED: "{block}",
+    AGENT_MEMORY_RETAINED_BYTES: "By",
+    AGENT_RUNS_OPEN: "{run}",
+    AGENT_THREADS_ALIVE: "{thread}",
+})
+ENV_TRACEMALLOC = "SWARMSCOPE_TRACEMALLOC"  # 1: exact bytes and allocation sites per agent
+
+
+def inproc_agent_id(name: str, pid: int) -> str:
+    """The id of an in-process agent: its name and the process it runs in, ``<name>@<pid>``."""
+    return f"{name}@{pid}"
+
+# --- live alerts: conditions seen while a session runs (docs/live.md) ---------------------------
+# Each alert is one short span with one event; the event carries the agent and the figures.
+SPAN_ALERT = "swarm_alert"
+EVENT_ALERT = "swarm.alert"
+ALERT_CONDITION = "swarm.alert.condition"  # one of AlertCondition
+ALERT_VALUE = "swarm.alert.value"  # the figure that crossed the line (double)
+ALERT_THRESHOLD = "swarm.alert.threshold"  # the line it crossed (double)
+ALERT_UNIT = "swarm.alert.unit"  # unit of value and threshold, e.g. "1", "By/s"
+ALERT_SERIES = "swarm.alert.series"  # leak alerts: rss | fds | threads
+ALERT_MESSAGE = "swarm.alert.message"  # the line printed on stderr
+
+
+class AlertCondition(StrEnum):
+    """What an alert is about."""
+
+    SYSTEM_MEMORY = "system_memory"  # host memory in use over the line
+    FD_LIMIT = "fd_limit"  # a process's FDs over a share of its own RLIMIT_NOFILE
+    LEAK = "leak"  # a significant upward trend in a process's RSS, FDs or threads
+    HUNG = "hung"  # a worker blocked reading a pipe/socket nobody closes
+    ORPHAN = "orphan"  # a session process reparented away from its parent while running
+    DUPLICATE_DAEMON = "duplicate_daemon"  # two long-lived live processes of one name
+
+
+ENV_ON_ALERT = "SWARMSCOPE_ON_ALERT"  # shell command run with each alert as JSON on stdin
+ENV_ALERTS = "SWARMSCOPE_ALERTS"  # TOML file overriding the alert thresholds of alerts.toml
+ALERTS_FILE = "alerts.toml"  # the default alert thresholds, shipped in the swarmscope package
