@@ -111,27 +111,26 @@ def test_syscall_of_a_sleeping_process() -> None:
         proc.wait()
 
 
-def _spin(seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
-
-
 def test_cpu_counts_every_thread() -> None:
     import threading
 
+    burned, release = threading.Event(), threading.Event()
+
+    def burn() -> None:  # 0.2 s of its own CPU, however long that takes, then stays alive
+        while time.thread_time() < 0.2:
+            pass
+        burned.set()
+        release.wait()
+
     before = procfs.read_cpu_ns(os.getpid())
-    worker = threading.Thread(target=_spin, args=(0.3,))
+    worker = threading.Thread(target=burn)
     worker.start()
-    worker.join()
-    after = procfs.read_cpu_ns(os.getpid())
-    # a thread that has ended leaves the sum: read while it runs instead
-    assert before is not None and after is not None
-    worker = threading.Thread(target=_spin, args=(0.5,))
-    worker.start()
-    time.sleep(0.4)
-    during = procfs.read_cpu_ns(os.getpid())
-    worker.join()
-    assert during is not None and during - after >= 200_000_000
+    try:
+        assert burned.wait(60)
+        during = procfs.read_cpu_ns(os.getpid())
+    finally:
+        release.set()
+        worker.join()
+    assert before is not None and during is not None and during - before >= 200_000_000
     assert procfs.read_bytes_read(os.getpid()) is not None
     assert os.getpid() in procfs.thread_ids(os.getpid())
