@@ -375,3 +375,30 @@ class AlertCondition(StrEnum):
 ENV_ON_ALERT = "SWARMSCOPE_ON_ALERT"  # shell command run with each alert as JSON on stdin
 ENV_ALERTS = "SWARMSCOPE_ALERTS"  # TOML file overriding the alert thresholds of alerts.toml
 ALERTS_FILE = "alerts.toml"  # the default alert thresholds, shipped in the swarmscope package
+
+# --- live alerts: conditions seen while a session runs (docs/live.md) ---------------------------
+# Each alert is one short span with one event; the event carries the agent and the figures.
+SPAN_ALERT = "swarm_alert"
+EVENT_ALERT = "swarm.alert"
+ALERT_CONDITION = "swarm.alert.condition"  # one of AlertCondition
+ALERT_VALUE = "swarm.alert.value"  # the figure that crossed the line (double)
+ALERT_THRESHOLD = "swarm.alert.threshold"  # the line it crossed (double)
+ALERT_UNIT = "swarm.alert.unit"  # unit of value and threshold, e.g. "1", "By/s"
+ALERT_SERIES = "swarm.alert.series"  # leak alerts: rss | fds | threads
+ALERT_MESSAGE = "swarm.alert.message"  # the line printed on stderr
+
+
+class AlertCondition(StrEnum):
+    """What an alert is about."""
+
+    SYSTEM_MEMORY = "system_memory"  # host memory in use over the line
+    FD_LIMIT = "fd_limit"  # a process's FDs over a share of its own RLIMIT_NOFILE
+    LEAK = "leak"  # a significant upward trend in a process's RSS, FDs or threads
+    HUNG = "hung"  # a worker blocked reading a pipe/socket nobody closes
+    ORPHAN = "orphan"  # a session process reparented away from its parent while running
+    DUPLICATE_DAEMON = "duplicate_daemon"  # two long-lived live processes of one name
+
+
+ENV_ON_ALERT = "SWARMSCOPE_ON_ALERT"  # shell command run with each alert as JSON on stdin
+ENV_ALERTS = "SWARMSCOPE_ALERTS"  # TOML file overriding the alert thresholds of alerts.toml
+ALERTS_FILE = "alerts.toml"  # the default alert thresholds, shipped in the swarmscope package

@@ -397,3 +397,19 @@ def rotation_limits() -> tuple[int, float]:
     megabytes = _limit(ENV_ROTATE_MB, DEFAULT_ROTATE_MB, "megabytes")
     hours = _limit(ENV_ROTATE_HOURS, DEFAULT_ROTATE_HOURS, "hours")
     return int(megabytes * 1_000_000), hours * 3600.0
+
+
+# --- live alerts: thresholds and the command that hears of each alert (docs/live.md) ----------
+
+
+def on_alert_command() -> str | None:
+    """``SWARMSCOPE_ON_ALERT``: a shell command run with each alert as JSON on its stdin
+    (``swarmscope run --on-alert CMD`` overrides it); None when unset."""
+    return _env(c.ENV_ON_ALERT)
+
+
+def alert_thresholds_file() -> Path | None:
+    """``SWARMSCOPE_ALERTS``: a TOML file whose keys override the alert thresholds shipped in
+    ``alerts.toml`` (only the keys it names); None when unset."""
+    raw = _env(c.ENV_ALERTS)
+    return Path(raw) if raw else None

@@ -59,6 +59,24 @@ EventsOption = Annotated[
     ),
 ]
 
+OnAlertOption = Annotated[
+    str | None,
+    typer.Option("--on-alert", help="Shell command run with each live alert as JSON on its "
+                 "stdin (default $SWARMSCOPE_ON_ALERT; docs/live.md).", show_default=False),
+]
+
+
+def _live_alerts(command: str | None) -> None:
+    """Check the alert thresholds before the program starts; hand the session --on-alert."""
+    from swarmscope.monitor import alert_config, alerts
+
+    try:
+        alert_config.load()
+    except ConfigError as error:
+        fail(str(error), ERROR)
+    if command is not None:
+        alerts.configure(command)
+
 
 def exit_status_for_shell(code: int | None) -> int:
     """The program's exit code, or 128+N when it was killed by signal N (shell convention)."""
@@ -144,6 +162,7 @@ def run(
     reap_timeout: ReapTimeoutOption = DEFAULT_TIMEOUT_S,
     quiet: QuietOption = False,
     report_file: ReportOption = None,
+    on_alert: OnAlertOption = None,
 ) -> None:
     """Run CMD, record its whole process tree and grade the session (put -- before CMD).
 
@@ -151,6 +170,7 @@ def run(
     """
     directory = data_dir(data_dir_option)
     _report_format(report_file)  # a bad suffix fails before the program runs
+    _live_alerts(on_alert)
     try:
         report = run_command(
             list(command), session_id=session, sample_interval=interval, data_dir=directory,

@@ -29,6 +29,7 @@ from swarmscope import settings as config
 from swarmscope.conventions import (
     SystemMemoryState,
 )
+from swarmscope.monitor.alert_rules import ResourceRules
 from swarmscope.monitor.cpython import GcMetrics
 from swarmscope.monitor.instruments import create_instruments
 from swarmscope.monitor.samples import (
@@ -78,6 +79,9 @@ class ResourceMonitor:
         self.rounds = 0
         self.cpu_seconds = 0.0  # CPU time spent in sampling rounds (any thread)
         self.gc = GcMetrics(meter) if python_runtime else None
+        # live alerts (docs/live.md): judged by the monitor that samples the system, the one of
+        # the session's watcher or first process (a monitored child does not judge again)
+        self.alerts = ResourceRules.create() if system else None
         create_instruments(meter, self, system=system)
 
     # --- registration --------------------------------------------------------------------------
@@ -201,6 +205,8 @@ class ResourceMonitor:
             samples = self._sample_processes(roots, table)
             if self._system_enabled:
                 self._system = self._sample_system(table)
+            if self.alerts is not None:
+                self.alerts.after_round(self._snapshot, self._system)
             if self.gc is not None:
                 self.gc.flush()
             self.rounds += 1

@@ -30,6 +30,7 @@ from swarmscope import settings as config
 from swarmscope.conventions import AgentRole
 from swarmscope.record import spans
 from swarmscope.watch import node
+from swarmscope.watch.alerts import WatchRules
 from swarmscope.watch.audit import left_behind
 from swarmscope.watch.hung import HungDetector, HungWorker
 from swarmscope.watch.leftovers import Leftover
@@ -117,6 +118,7 @@ class Watcher:
         self.pattern = agent_pattern if agent_pattern is not None else config.agent_pattern()
         self.tracker = TreeTracker(session_id=session_id)
         self.hung = HungDetector(config.hung_after() if hung_after is None else hung_after)
+        self.alerts = WatchRules.create()
         self.zombie_grace = config.zombie_grace() if zombie_grace is None else zombie_grace
         self.helpers = helper_names()
         self._unnamed: list[Member] = []  # forked, not yet exec'd: named later
@@ -247,6 +249,8 @@ class Watcher:
             self.poll(scan=time.monotonic() - self._last_scan >= self.poll_interval * 0.9)
             if self.hung.due():
                 self.hung.check_tree(self.tracker.members, self.report.agents)
+            if self.alerts is not None:
+                self.alerts.check(self)  # live alerts: hung, orphans, duplicate daemons
             self._pause()
         self._record_root_exit()
         deadline = time.monotonic() + self.settle
