@@ -9,6 +9,7 @@ Each module registers the verbs of one part of the pipeline:
 | ``data`` | ingest, sessions, sql | ``swarmscope.analyzer`` |
 | ``report`` | report, check, compare | ``swarmscope.analyzer`` |
 | ``collector`` | collector build/start/stop/status/validate | ``swarmscope.collector`` |
+| ``top`` | top | ``swarmscope.watch.live``, ``.live_model``, ``.live_view`` |
 
 Options that mean the same thing everywhere (``--data-dir/-d``, ``--config``, exit codes) live
 in :mod:`swarmscope.cli.options`. This package is the only place that imports across sdk,
@@ -35,7 +36,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = ("demo", "watch", "data", "report", "collector", "reap")
+COMMAND_MODULES = ("demo", "watch", "data", "report", "collector", "reap", "top")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"swarmscope.cli.{_name}").register(app)
