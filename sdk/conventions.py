@@ -328,6 +328,10 @@ AGENT_RUN_UNATTRIBUTED = "swarm.agent.run.unattributed_steps"  # steps whose mem
 # agent needs the process's heap to grow as well (docs/grading.md).
 AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"
 AGENT_RUN_PROCESS_BYTES = "swarm.agent.run.process_bytes"
+# The whole process's heap as the run ends (blocks, or traced bytes): the leak verdict of an
+# agent needs the process's heap to grow as well (docs/grading.md).
+AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"
+AGENT_RUN_PROCESS_BYTES = "swarm.agent.run.process_bytes"
 AGENT_ALLOCATION_SITES = "swarm.agent.allocation_sites"  # tracemalloc mode: top growth sites
 # Per-agent metrics; points carry gen_ai.agent.name, process.pid and swarm.agent.id.
 AGENT_CPU_TIME = "swarm.agent.cpu.time"

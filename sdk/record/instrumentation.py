@@ -22,6 +22,11 @@ agents: it is matched against the command line (Popen) or ``"<process name> <tar
 
 The instrumentor calls :func:`swarmscope.init` itself, so telemetry reaches the embedded
 default files (or OTLP when an endpoint is configured) without any other setup.
+
+It also attributes CPU and memory to in-process agents - the agents of frameworks that run
+as coroutines or threads and emit ``invoke_agent`` spans (:mod:`swarmscope.record.inproc`):
+a span processor on the active TracerProvider (``tracer_provider=`` when the program passes
+its own) and a stepping wrapper on asyncio tasks; ``_uninstrument`` removes both.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from collections.abc import Collection
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
-from swarmscope.record import patches
+from swarmscope.record import inproc_setup, patches
 
 
 class SwarmscopeInstrumentor(BaseInstrumentor):
@@ -49,8 +54,10 @@ class SwarmscopeInstrumentor(BaseInstrumentor):
         patches.flush_multiprocessing_children()
         if not patches.defer_init():
             patches.start_session()
+            inproc_setup.switch_on(**kwargs)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        inproc_setup.switch_off()
         for owner, name, original in reversed(self._originals):
             setattr(owner, name, original)
         self._originals.clear()
