@@ -24,7 +24,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 from swarmscope.cli import options
 from swarmscope.monitor.alerts import printable
@@ -94,11 +93,13 @@ class Top:
             self.sort = char
         return True
 
-    def render(self) -> Group:
+    def render(self, height: int | None = None) -> Group:
+        """One frame; with ``height`` (a terminal's lines), only the rows that fit."""
         now = time.time()
         rows = tree_rows(self.session, self.sort, self.text, self.show_exited)
-        return Group(self._header(rows), _findings(findings(self.session, now)),
-                     _table(rows, now), self._footer())  # fmt: skip
+        notes = _findings(findings(self.session, now))
+        room = None if height is None else height - 4 - len(notes.plain.splitlines())
+        return Group(self._header(rows), notes, _table(rows, now, room), self._footer())
 
     def _header(self, rows: list[tuple[LiveAgent, int]]) -> Text:
         agents = self.session.agents.values()
@@ -139,22 +140,40 @@ def _findings(items: list[Finding]) -> Text:
     return out
 
 
-def _table(rows: list[tuple[LiveAgent, int]], now: float) -> Table:
-    table = Table(expand=False, box=None, pad_edge=False, header_style="bold")
-    for name, justify in (("NAME", "left"), ("PID", "right"), ("AGE", "right"),
-                          ("STATE", "left"), ("RSS", "right"), ("CPU", "right"),
-                          ("FDS", "right"), ("THR", "right"), ("HEAP", "right"),
-                          ("MEMORY", "left")):  # fmt: skip
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for agent, depth in rows:
-        branch = "  " * (depth - 1) + "└ " if depth else ""
-        table.add_row(
-            Text(branch + printable(agent.name)[:48]), _num(agent.pid), _age(agent.age(now)),
-            Text(agent.state, style=STATE_STYLES.get(agent.state, "green")),
-            _bytes(agent.memory), "-" if agent.cpu is None else f"{agent.cpu:.2f}",
-            _fds(agent), _num(agent.threads), _heap(agent), sparkline(agent),
-        )  # fmt: skip
-    return table
+COLUMNS = (("NAME", "<"), ("PID", ">"), ("AGE", ">"), ("STATE", "<"), ("RSS", ">"),
+           ("CPU", ">"), ("FDS", ">"), ("THR", ">"), ("HEAP", ">"), ("MEMORY", "<"))
+
+
+def _table(rows: list[tuple[LiveAgent, int]], now: float, max_rows: int | None = None) -> Text:
+    """The agent rows as fixed-width lines of plain text (a rich Table measures every cell of
+    every row each frame: ten times the cost, for a view that must stay cheap)."""
+    shown = rows if max_rows is None else rows[:max(1, max_rows)]
+    cells = [[("  " * (depth - 1) + "└ " if depth else "") + printable(agent.name)[:48],
+              _num(agent.pid), _age(agent.age(now)), agent.state, _bytes(agent.memory),
+              "-" if agent.cpu is None else f"{agent.cpu:.2f}", _fds(agent), _num(agent.threads),
+              _heap(agent), sparkline(agent)] for agent, depth in shown]  # fmt: skip
+    widths = [max([len(title)] + [len(row[i]) for row in cells]) for i, (title, _a) in
+              enumerate(COLUMNS)]  # fmt: skip
+    out = Text()
+    titles = (f"{t:{a}{w}}" for (t, a), w in zip(COLUMNS, widths, strict=True))
+    out.append("  ".join(titles).rstrip() + "\n", style="bold")
+    for (agent, _depth), row in zip(shown, cells, strict=True):
+        for i, ((_title, align), width) in enumerate(zip(COLUMNS, widths, strict=True)):
+            style = _cell_style(i, agent)
+            out.append(f"{row[i]:{align}{width}}", style=style)
+            out.append("  " if i < len(COLUMNS) - 1 else "\n")
+    if len(shown) < len(rows):
+        out.append(f"... {len(rows) - len(shown)} more rows: sort (m c f n p a) or filter (/)\n",
+                   style="dim")  # fmt: skip
+    return out
+
+
+def _cell_style(column: int, agent: LiveAgent) -> str:
+    if column == 3:
+        return STATE_STYLES.get(agent.state, "green")
+    if column == 6 and agent.fds is not None and agent.fd_limit:
+        return "bold red" if agent.fds >= 0.9 * agent.fd_limit else ""
+    return ""
 
 
 def sparkline(agent: LiveAgent, width: int = SPARK_WIDTH) -> str:
@@ -190,13 +209,10 @@ def _bytes(value: float | None) -> str:
     return f"{value:.0f}B"
 
 
-def _fds(agent: LiveAgent) -> Text:
+def _fds(agent: LiveAgent) -> str:
     if agent.fds is None:
-        return Text("-")
-    if not agent.fd_limit:
-        return Text(str(agent.fds))
-    share = agent.fds / agent.fd_limit
-    return Text(f"{agent.fds}/{agent.fd_limit}", style="bold red" if share >= 0.9 else "")
+        return "-"
+    return f"{agent.fds}/{agent.fd_limit}" if agent.fd_limit else str(agent.fds)
 
 
 def _heap(agent: LiveAgent) -> str:
@@ -290,7 +306,7 @@ def _run_live(view: Top, interval: float) -> None:
                     view.step()
                     due = now + interval
                 _fit(console)
-                live.update(view.render(), refresh=True)
+                live.update(view.render(console.size.height), refresh=True)
                 char = keys.read(max(0.0, due - time.monotonic()))
                 if char is not None and not view.key(char):
                     return
