@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from html import escape
 
-from .report_md import TITLES
+from .report_md import TITLES, retained_text
+from .report_windows import html_windows
 from .results import SessionGrade, TreeNode
 from .units import mib
 
@@ -143,6 +144,7 @@ def render_html(g: SessionGrade) -> str:
     parts.append("</div><noscript>Charts need JavaScript; the tables below hold the same "
                  "figures.</noscript>")
 
+    parts.extend(html_windows(g))  # --window: a grade per window
     parts.append("<h2>Agents and lifetimes</h2>")
     parts.extend(_lifetime_chart(g))
     parts.append("<h2>Key findings</h2>")
@@ -192,14 +194,17 @@ def render_html(g: SessionGrade) -> str:
 
     parts.append("<h2>Agents</h2><table><tr><th>Agent</th><th>Id</th><th>PID</th>"
                  "<th>Started by</th><th>Start (s)</th><th>Lifetime (s)</th><th>Ended</th>"
-                 "<th>Helpers</th><th>Peak RSS</th><th>CPU (cores)</th></tr>")
+                 "<th>Helpers</th><th>Peak RSS</th><th>CPU (cores)</th><th>CPU (s)</th>"
+                 "<th>Retained</th></tr>")
     for a in g.agents:
         helpers = ", ".join(f"{h.name} ×{h.count}" for h in a.helpers)
         parts.append(
             f"<tr><td>{e(a.name)}</td><td>{e(a.agent_id)}</td><td>{_n(a.pid, sep=False)}</td>"
             f"<td>{e(a.started_by or 'session')}</td><td>{_n(a.start_s, 2)}</td>"
             f"<td>{_n(a.lifetime_s, 2)}</td><td>{e(a.ended)}</td><td>{e(helpers)}</td>"
-            f"<td>{mib(a.peak_rss)}</td><td>{_n(a.cpu_cores, 2)}</td></tr>")
+            f"<td>{mib(a.peak_rss)}</td><td>{_n(a.cpu_cores, 2)}</td>"
+            f"<td>{_n(a.cpu_seconds, 3)}</td>"
+            f"<td>{e(retained_text(a)) if a.kind == 'inproc' else ''}</td></tr>")
     parts.append("</table><h2>Technical details</h2><ul>")
     for k, v in {**g.environment, **g.configuration}.items():
         parts.append(f"<li>{e(k.replace('_', ' '))}: {e(str(v))}</li>")

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from .report_windows import json_windows
 from .results import DimensionGrade, HungProcess, LeftoverProcess, SessionGrade
 
 
@@ -69,6 +70,8 @@ def to_dict(g: SessionGrade) -> dict[str, Any]:
         "start_ns": g.start_ns,
         "end_ns": g.end_ns,
         "config_source": g.config_source,
+        "alerts": [vars(a) for a in g.alerts],  # report_alerts.AlertRow
+        "windows": json_windows(g),
     }
 
 

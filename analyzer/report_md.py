@@ -54,6 +54,7 @@ def _score(d: DimensionGrade | SessionGrade) -> str:
 
 
 def render_markdown(g: SessionGrade) -> str:
+    from .report_windows import markdown_windows  # it imports this module
     out: list[str] = []
     add = out.append
     add(f"# Swarm resource report: session {esc(g.session)}\n")
@@ -113,6 +114,8 @@ def render_markdown(g: SessionGrade) -> str:
     out.extend(_tree(g.tree))
     add("")
 
+    from .report_alerts import markdown_alerts  # it imports this module
+    out.extend(markdown_alerts(g))  # what the session alerted on while it ran
     add("## Strengths\n")
     strengths = [f"{TITLES[n]}: {d.assessment.lower()} ({d.grade})." for n, d in
                  g.dimensions.items() if d.score is not None and d.assessment == "EXCELLENT"]
@@ -163,6 +166,7 @@ def render_markdown(g: SessionGrade) -> str:
     add(f"\nGrading: control points from {esc(g.config_source)}; scores on a log-normal curve "
         "(see docs/grading.md).\n")
 
+    out.extend(markdown_windows(g))  # --window: a grade per window
     add("## Conclusion\n")
     add(f"Overall grade: **{g.grade}** ({_score(g)}/100, {g.assessment}).\n")
     for name, d in g.dimensions.items():
@@ -190,9 +194,32 @@ def _lifetimes(g: SessionGrade) -> list[str]:
     out += ["| Agent | Id | PID | Started by | Start | Lifetime | Ended | Helpers | Peak RSS "
             "| RSS growth | CPU (cores) | Peak FDs |", "|---" * 12 + "|"]
     out += [_agent_row(a) for a in g.agents]
+    out += _inproc_table(g.agents)
     if g.session_helpers:
         out.append("\nHelpers the session ran itself: " + _helpers(g.session_helpers) + ".")
     return out + [""]
+
+
+def _inproc_table(agents: list[AgentSummary]) -> list[str]:
+    """In-process agents' own CPU and memory, each in the process it runs in."""
+    rows = [a for a in agents if a.kind == "inproc"]
+    if not rows:
+        return []
+    out = ["", "In-process agents (the agents of frameworks, in the process they run in): CPU "
+           "of their own steps, memory their runs kept.", "",
+           "| Agent | Process | Runs | CPU (s) | Retained |", "|---" * 5 + "|"]
+    for a in rows:
+        where = f"pid {_id(a.pid)}" + (f" ({esc(a.started_by)})" if a.started_by else "")
+        out.append(f"| {esc(a.name)} | {where} | {_num(a.runs)} | {_num(a.cpu_seconds, 3)} "
+                   f"| {retained_text(a)} |")
+    return out
+
+
+def retained_text(a: AgentSummary) -> str:
+    """An in-process agent's retained memory in its unit: bytes, or blocks by default."""
+    if a.retained is None:
+        return "n/a"
+    return mib(a.retained) if a.retained_unit == "By" else f"{a.retained:,.0f} blocks"
 
 
 def _group_sentence(s: dict) -> str:

@@ -17,6 +17,14 @@ NoIngestOption = Annotated[bool, typer.Option(
     "--no-ingest", help="Grade what is in the database; do not read new telemetry first.")]
 
 
+SinceOption = Annotated[str | None, typer.Option(
+    "--since", help="Grade only the session from then on: a duration before its last record "
+    "(30s, 10m, 1h, 2d) or an ISO time (2026-12-01T10:00:00+00:00).", show_default=False)]
+WindowOption = Annotated[str | None, typer.Option(
+    "--window", help="Add a grade per window of this length over time (e.g. 10m): a table "
+    "in Markdown, a chart in HTML, a list in JSON.", show_default=False)]
+
+
 def register(app: typer.Typer) -> None:
     app.command("report")(report)
     app.command("check")(check)
@@ -31,10 +39,13 @@ def report(
     config: options.ConfigOption = None,
     data_dir: options.DataDirOption = None,
     no_ingest: NoIngestOption = False,
+    since: SinceOption = None,
+    window: WindowOption = None,
 ) -> None:
     """Grade a session (memory, CPU, processes, GC, cleanup) and write its report.
 
     Example: swarmscope report --format html -o report.html
+    Example: swarmscope report --since 1h --window 10m
     """
     options.require_analyzer()
     from swarmscope.analyzer.api import REPORT_FORMATS, ReportError, grade, render
@@ -44,7 +55,7 @@ def report(
         options.fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")
     try:
         g = grade(session, options.data_dir(data_dir), options.config_path(config),
-                  not no_ingest)
+                  not no_ingest, since=since, window=window)
     except (ReportError, ConfigError) as exc:
         options.fail(str(exc))
     except _database_errors() as exc:
