@@ -108,8 +108,8 @@ def grade_many(
     if since is None and window is None:
         return [grade_session(data[i], cfg) for i in ids]
     try:
-        return [apply_window(data[i], since, window, lambda d: grade_session(d, cfg))
-                for i in ids]
+        return report_alerts.attach(alerts, [
+            apply_window(data[i], since, window, lambda d: grade_session(d, cfg)) for i in ids])
     except WindowError as exc:
         raise ReportError(str(exc)) from None
 

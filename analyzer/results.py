@@ -238,6 +238,7 @@ class SessionGrade:
     start_ns: int | None = None
     end_ns: int | None = None
     config_source: str = "defaults"
+    alerts: list[Any] = field(default_factory=list)  # report_alerts.AlertRow, as raised live
     windows: list[Any] = field(default_factory=list)  # window.WindowGrade per --window
 
     def as_dict(self) -> dict[str, Any]:
