@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from . import db
+from . import db, report_alerts
 from .config import GradingConfig, load_config
 from .grading.session import grade_session
 from .ingest import IngestError, ingest
@@ -103,10 +103,11 @@ def grade_many(
                                            {"prefix": ""}).fetchall()}
         ids = [s if s in known else resolve_session(con, s) for s in sessions]
         data = load_sessions(con, list(dict.fromkeys(ids)))
+        alerts = report_alerts.load(con, list(dict.fromkeys(ids)))  # docs/live.md
     finally:
         con.close()
     if since is None and window is None:
-        return [grade_session(data[i], cfg) for i in ids]
+        return report_alerts.attach(alerts, [grade_session(data[i], cfg) for i in ids])
     try:
         return report_alerts.attach(alerts, [
             apply_window(data[i], since, window, lambda d: grade_session(d, cfg)) for i in ids])
