@@ -71,7 +71,6 @@ def to_dict(g: SessionGrade) -> dict[str, Any]:
         "end_ns": g.end_ns,
         "config_source": g.config_source,
         "alerts": [vars(a) for a in g.alerts],  # report_alerts.AlertRow
-        "alerts": [vars(a) for a in g.alerts],  # report_alerts.AlertRow
         "windows": json_windows(g),
     }
 

@@ -116,8 +116,6 @@ def render_markdown(g: SessionGrade) -> str:
 
     from .report_alerts import markdown_alerts  # it imports this module
     out.extend(markdown_alerts(g))  # what the session alerted on while it ran
-    from .report_alerts import markdown_alerts  # it imports this module
-    out.extend(markdown_alerts(g))  # what the session alerted on while it ran
     add("## Strengths\n")
     strengths = [f"{TITLES[n]}: {d.assessment.lower()} ({d.grade})." for n, d in
                  g.dimensions.items() if d.score is not None and d.assessment == "EXCELLENT"]
