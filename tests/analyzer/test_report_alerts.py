@@ -30,6 +30,7 @@ def test_report_lists_the_alerts_of_the_session(tmp_path: Path, data_dir: Path) 
     assert run.returncode == 0 and "ALERT fd_limit" in run.stderr, run.stderr
     md = _cli("report", cwd=tmp_path)
     assert md.returncode == 0, md.stderr
+    assert md.stdout.count("## Alerts while it ran") == 1
     section = md.stdout.split("## Alerts while it ran", 1)[1].split("\n## ", 1)[0]
     (row,) = [line for line in section.splitlines() if "fd_limit" in line]
     assert "| python3 limit.py |" in row and "| 95.3 % | 90.0 % |" in row
