@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from otlp_session import NS, T0, OtlpSession
 from swarmscope import conventions as C
 from swarmscope.analyzer import api
 from swarmscope.analyzer.config import load_config
 from swarmscope.analyzer.window import WindowError, parse_duration, since_ns
 from typer.testing import CliRunner
-
-from otlp_session import NS, T0, OtlpSession
 
 MB = 1_000_000
 LENGTH_S = 600  # ten minutes at 1 Hz; the leak starts halfway
