@@ -40,14 +40,25 @@ def ingest_command(
         bool, typer.Option("--strict", help="Exit with status 1 when the input had any problem.")
     ] = False,
     quiet: options.QuietOption = False,
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Keep reading what is new until Ctrl-C or SIGTERM (a live session); "
+        "the database is free between rounds, so `report` can run meanwhile.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", help="Seconds between rounds with --follow.", min=0.1)] = 2.0,
 ) -> None:
     """Load OTLP JSON files into the session database (only what is new since the last run).
 
     Example: swarmscope ingest collector-output/ -d ./swarmscope-data
+    Example: swarmscope ingest --follow   (keeps up with a running session)
     """
     options.require_analyzer()
     from swarmscope.analyzer.ingest import IngestError, ingest
 
+    if follow:
+        from swarmscope.cli.follow import follow_ingest
+
+        raise typer.Exit(follow_ingest(paths or None, options.data_dir(data_dir), interval,
+                                       quiet))
     try:
         summary = ingest(paths or None, data_dir=options.data_dir(data_dir))
     except IngestError as exc:
