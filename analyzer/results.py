@@ -34,6 +34,7 @@ class Verdict(StrEnum):
     MEMORY_LEAK = "memory.leak"
     MEMORY_UNRELEASED = "memory.unreleased"
     MEMORY_SYSTEM_PEAK = "memory.system_peak"
+    MEMORY_INPROC_LEAK = "memory.inproc_leak"  # an in-process agent keeps memory run after run
     CPU_LOAD = "cpu.load"
     CPU_SPINNING = "cpu.spinning"
     CPU_EVENT_LOOP = "cpu.event_loop_delay"  # a Node.js process whose event loop is blocked
@@ -50,6 +51,7 @@ class Verdict(StrEnum):
     CLEANUP_UNTERMINATED = "cleanup.unterminated"
     CLEANUP_FD_EXCESS = "cleanup.fd_excess"
     CLEANUP_THREAD_EXCESS = "cleanup.thread_excess"
+    CLEANUP_UNFINISHED_RUNS = "cleanup.unfinished_runs"  # in-process agent runs open at shutdown
 
 
 @dataclass(kw_only=True)
@@ -213,6 +215,11 @@ class AgentSummary:
     ended: str = ""  # how it ended, in words
     long_lived: bool = False
     helpers: list[HelperGroup] = field(default_factory=list)
+    # in-process agents (kind inproc): pid is the process they run in
+    cpu_seconds: float | None = None  # CPU of their runs' own steps
+    runs: int | None = None  # finished runs
+    retained: float | None = None  # net memory their runs kept, in retained_unit
+    retained_unit: str | None = None  # {block} (cheap counters) or By (tracemalloc mode)
 
 
 @dataclass

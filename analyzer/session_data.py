@@ -14,6 +14,7 @@ import numpy as np
 from swarmscope import conventions as C
 
 from . import db, node_points
+from .inproc_data import InprocAgent, load_inproc
 
 NS = 1_000_000_000
 # Point attributes that tell series of one metric apart, in the order grading_points.sql reads.
@@ -124,6 +125,7 @@ class SessionData:
     cleanup: list[LeftoverRecord] = field(default_factory=list)
     hung: list[HungRecord] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # sessions view row
+    inproc: list[InprocAgent] = field(default_factory=list)  # frameworks' in-process agents
 
     def samples(self, metric: str) -> Samples:
         return self.metrics.get(metric) or Samples.empty()
@@ -166,6 +168,8 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
             failed_tasks=int(row["failed_tasks"] or 0), first_task_ns=_int(row["first_task_ns"]),
             role=row["role"], parent_pid=_int(row["parent_pid"]), span_id=row["span_id"],
             parent_span_id=row["parent_span_id"]))
+    for sid, agents in load_inproc(con, session_ids).items():
+        _add_inproc(data[sid], agents)
     for row in _rows(con, "grading_cleanup", params):
         data[row["session_id"]].cleanup.append(LeftoverRecord(
             problem=row["problem"], pid=int(row["pid"] or -1), parent_pid=_int(row["parent_pid"]),
@@ -185,6 +189,13 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
     for session in data.values():
         attribute_points(session)
     return data
+
+
+def _add_inproc(session: SessionData, agents: list[InprocAgent]) -> None:
+    """Frameworks' agents are graded apart: their pid is the process they run in, not theirs."""
+    ids = {a.agent_id for a in agents}
+    session.inproc = agents
+    session.agents = [a for a in session.agents if a.agent_id not in ids or a.spawn_ns]
 
 
 def _rows(con: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:

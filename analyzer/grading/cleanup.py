@@ -8,6 +8,7 @@ from swarmscope import conventions as C
 from ..results import DimensionGrade, Finding, HungProcess, LeftoverProcess, Severity, Verdict
 from ..session_data import NS, LeftoverRecord, SessionData
 from .context import Context, Values, agent_series, dimension, pct, released_share
+from .inproc import unfinished_runs
 
 Leftovers = dict[int, LeftoverProcess]
 INIT_PID = 1
@@ -36,6 +37,7 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
             f"{ctx.threshold('cleanup', 'zombie_grace_seconds'):g} s for their parent to reap "
             "them (pid " + ", ".join(str(r.pid) for r in transient) + "): not left behind."))
     _unterminated(ctx, values, findings)
+    unfinished_runs(ctx, findings)
     _excess(ctx, values, findings)
     if ctx.ph.post_termination is not None and not ctx.ph.settle_observed:
         findings.append(Finding(

@@ -17,6 +17,7 @@ from .context import (
     pct,
     released_share,
 )
+from .inproc import inproc_leak_findings
 
 
 def grade_memory(ctx: Context) -> DimensionGrade:
@@ -30,6 +31,9 @@ def grade_memory(ctx: Context) -> DimensionGrade:
                                             Verdict.MEMORY_LEAK)
     leaks += heap_leaks
     heap_tested += node.heap_leaks(ctx, findings, leaks)  # Node.js: the V8 heap
+    inproc_leaks, inproc_tested = inproc_leak_findings(ctx, findings)  # frameworks' agents
+    leaks += inproc_leaks
+    heap_tested += inproc_tested
     if tested + heap_tested:
         values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + heap_tested} series")
         if not leaks:

@@ -17,6 +17,7 @@ from .cleanup import grade_cleanup
 from .context import MIB, Context
 from .cpu import agent_cpu, grade_cpu
 from .gc import grade_gc
+from .inproc import inproc_summaries
 from .memory import grade_memory
 from .population import Life, Population, build_population, helper_groups
 from .processes import grade_processes
@@ -48,7 +49,8 @@ def grade_session(data: SessionData, cfg: GradingConfig) -> SessionGrade:
     return SessionGrade(
         session=data.session_id, score=overall, grade=letter_grade(overall, cfg.bands),
         assessment=assessment_word(overall, cfg.assessment), dimensions=dims,
-        phases=timeline_rows(data, tl, ph, managed), agents=_agent_summaries(ctx),
+        phases=timeline_rows(data, tl, ph, managed),
+        agents=_agent_summaries(ctx) + inproc_summaries(ctx),
         environment=_environment(data), configuration=_configuration(data, pop),
         not_measured=not_measured, series=_chart_series(ctx, start), start_ns=start,
         end_ns=end, config_source=cfg.source, shape=pop.shape,
@@ -115,6 +117,8 @@ def _configuration(d: SessionData, pop: Population) -> dict[str, object]:
     conf = {k: f.get(k) for k in ("topology", "strategy", "max_agents", "persistence")
             if f.get(k) is not None}
     conf["agents"] = len(pop.agents())
+    if d.inproc:
+        conf["inproc_agents"] = len(d.inproc)
     if len(pop.lives) > len(pop.agents()):
         conf["helper_processes"] = len(pop.lives) - len(pop.agents())
     for k in ("duration_s", "span_count", "metric_point_count"):

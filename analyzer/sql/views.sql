@@ -2,16 +2,76 @@
 -- without migrating data. String literals here are convention names (sdk/conventions.py);
 -- a test checks each one exists there.
 
+-- Runs of in-process agents, one row per run: frameworks' invoke_agent spans, and
+-- OpenInference AGENT spans that name their agent (a workflow span does not). An in-process
+-- agent is its name and its process: swarm.agent.id (<name>@<pid>) where swarmscope's span
+-- processor labelled the span, else the name and the pid of the process that emitted it.
+CREATE OR REPLACE VIEW inproc_runs AS
+WITH candidates AS (
+    SELECT s.*, r.pid AS resource_pid,
+           coalesce(s.agent_name, s.attributes['agent.name']::VARCHAR,
+                    s.attributes['graph.node.id']::VARCHAR,
+                    CASE WHEN s.operation = 'invoke_agent'
+                         THEN nullif(trim(regexp_replace(s.name, '^invoke_agent', '')), '')
+                    END) AS run_agent
+    FROM spans s
+    LEFT JOIN resources r ON r.resource_id = s.resource_id
+    WHERE coalesce(s.scope_name, '') <> 'swarmscope'
+      AND (s.operation = 'invoke_agent'
+           OR (s.operation IS NULL
+               AND s.attributes['openinference.span.kind']::VARCHAR = 'AGENT'))
+)
+SELECT session_id, trace_id, span_id, parent_span_id, start_time, end_time, status_code,
+       error_type, run_agent AS agent_name,
+       coalesce(pid, resource_pid) AS pid,
+       coalesce(agent_id,
+                run_agent || '@' || coalesce(coalesce(pid, resource_pid)::VARCHAR, resource_id))
+           AS agent_id,
+       TRY_CAST(attributes['swarm.agent.run.cpu_time'] AS DOUBLE) AS cpu_s,
+       coalesce(TRY_CAST(attributes['swarm.agent.run.retained_bytes'] AS DOUBLE),
+                TRY_CAST(attributes['swarm.agent.run.retained_blocks'] AS DOUBLE)) AS retained,
+       coalesce(TRY_CAST(attributes['swarm.agent.run.process_bytes'] AS DOUBLE),
+                TRY_CAST(attributes['swarm.agent.run.process_blocks'] AS DOUBLE))
+           AS process_heap,
+       CASE WHEN attributes['swarm.agent.run.retained_bytes'] IS NOT NULL THEN 'By'
+            WHEN attributes['swarm.agent.run.retained_blocks'] IS NOT NULL THEN '{block}'
+       END AS memory_unit,
+       TRY_CAST(attributes['swarm.agent.run.unattributed_steps'] AS BIGINT)
+           AS unattributed_steps,
+       TRY_CAST(attributes['swarm.agent.allocation_sites'] AS VARCHAR[]) AS allocation_sites
+FROM candidates
+WHERE run_agent IS NOT NULL;
+
+-- The spans agents are made of: swarmscope's lifecycle spans and in-process agents' runs
+-- (inproc marks the latter).
+CREATE OR REPLACE VIEW lifecycle_spans AS
+SELECT session_id, agent_id, agent_name, operation, attributes, pid, parent_pid, span_id,
+       parent_span_id, start_time, end_time, exit_code, termination_reason, exit_signal,
+       status_code, error_type, false AS inproc
+FROM spans
+WHERE agent_id IS NOT NULL
+  AND operation IN ('create_agent', 'invoke_agent', 'terminate_agent')
+  AND NOT (operation = 'invoke_agent' AND coalesce(scope_name, '') <> 'swarmscope')
+UNION ALL BY NAME
+SELECT session_id, agent_id, agent_name, 'invoke_agent' AS operation, NULL AS attributes, pid,
+       NULL AS parent_pid, span_id, parent_span_id, start_time, end_time,
+       NULL AS exit_code, NULL AS termination_reason, NULL AS exit_signal, status_code,
+       error_type, true AS inproc
+FROM inproc_runs;
+
 -- One row per agent of a session, from its lifecycle spans
--- (create_agent / invoke_agent / terminate_agent).
+-- (create_agent / invoke_agent / terminate_agent). In-process agents (kind inproc) have
+-- runs only: their pid is the process they run in.
 CREATE OR REPLACE VIEW agents AS
 SELECT session_id,
        agent_id,
        coalesce(arg_min(agent_name, start_time) FILTER (operation = 'create_agent'),
                 arg_min(agent_name, start_time)) AS agent_name,
-       arg_min(attributes['swarm.agent.kind']::VARCHAR, start_time)
-           FILTER (operation = 'create_agent') AS kind,
-       arg_min(pid, start_time) FILTER (operation = 'create_agent' AND pid IS NOT NULL) AS pid,
+       coalesce(arg_min(attributes['swarm.agent.kind']::VARCHAR, start_time)
+                    FILTER (operation = 'create_agent'),
+                CASE WHEN bool_or(inproc) THEN 'inproc' END) AS kind,
+       coalesce(arg_min(pid, start_time) FILTER (operation = 'create_agent' AND pid IS NOT NULL),
+                arg_min(pid, start_time) FILTER (inproc AND pid IS NOT NULL)) AS pid,
        arg_min(parent_pid, start_time)
            FILTER (operation = 'create_agent' AND parent_pid IS NOT NULL) AS parent_pid,
        arg_min(attributes['swarm.agent.role']::VARCHAR, start_time)
@@ -30,9 +90,7 @@ SELECT session_id,
                         AND (status_code = 'ERROR' OR error_type IS NOT NULL)) AS failed_tasks,
        min(start_time) FILTER (operation = 'invoke_agent') AS first_task_time,
        max(end_time) FILTER (operation = 'invoke_agent') AS last_task_time
-FROM spans
-WHERE agent_id IS NOT NULL
-  AND operation IN ('create_agent', 'invoke_agent', 'terminate_agent')
+FROM lifecycle_spans
 GROUP BY session_id, agent_id;
 
 -- One row per session: when it ran, what it was configured as, how many agents it had.

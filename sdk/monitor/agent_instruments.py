@@ -8,7 +8,6 @@ nothing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -57,9 +56,5 @@ class _Observers:
                 for a in self._agents()]
 
     def threads(self, _options: CallbackOptions) -> Iterable[Observation]:
-        agents = self._agents()
-        if not agents:
-            return []
-        alive = {t.ident for t in threading.enumerate()}
-        return [Observation(len(a.threads & alive), point_attributes(a)) for a in agents
-                if a.threads]
+        return [Observation(sum(1 for t in list(a.threads) if t.is_alive()), point_attributes(a))
+                for a in self._agents() if len(a.threads)]

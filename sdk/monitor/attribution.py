@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import weakref
 from dataclasses import dataclass, field
 
 # Cheap mode: read the heap counter when another run's segment begins - unless this thread
@@ -57,7 +58,8 @@ class AgentTotals:
     runs: int = 0  # finished runs
     unattributed: int = 0  # its measurement intervals whose memory could not be told apart
     open: set[Run] = field(default_factory=set)
-    threads: set[int] = field(default_factory=set)  # idents of non-main threads it ran in
+    # the non-main threads it ran in (the objects: a finished thread's ident is reused)
+    threads: weakref.WeakSet[threading.Thread] = field(default_factory=weakref.WeakSet)
 
 
 @dataclass(eq=False)
@@ -110,8 +112,8 @@ class Ledger:
         thread = threading.current_thread()
         with self._lock:
             agent.open.add(run)
-            if thread is not threading.main_thread() and thread.ident is not None:
-                agent.threads.add(thread.ident)
+            if thread is not threading.main_thread():
+                agent.threads.add(thread)
         return run
 
     def move_run(self, run: Run, agent: AgentTotals) -> None:
