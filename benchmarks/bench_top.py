@@ -7,7 +7,8 @@ from the watcher (RSS, VMS, CPU by mode, threads, FDs, context switches for ever
 line per agent from its own process (heap blocks, GC counts). ``swarmscope top`` then runs in a
 tmux pane (a real terminal, so rich draws every frame) for ``--seconds``; its CPU time is read
 from ``/proc/PID/stat`` after a warm-up, so start-up (imports, catching up) is left out. The
-``--once --format json`` latency on the same files is measured too.
+``--once --format json`` latency on the same files is measured too, and what the monitor's live
+alert rules add to each sampling round over the same processes.
 
     .venv/bin/python benchmarks/bench_top.py [--agents 100] [--seconds 30] [--warmup 5]
 
@@ -32,49 +33,83 @@ from swarmscope import procfs
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
 WRITER = r'''
 import json, os, random, sys, time
-data_dir, session, pids = sys.argv[1], sys.argv[2], [int(p) for p in sys.argv[3].split(",")]
-sdk = os.path.join(data_dir, "sdk"); os.makedirs(sdk, exist_ok=True)
+data_dir, session = sys.argv[1], sys.argv[2]
+pids = [int(p) for p in sys.argv[3].split(",")]
+starts = {int(p): float(t) for p, t in (x.split(":") for x in sys.argv[4].split(","))}
+sdk = os.path.join(data_dir, "sdk")
+os.makedirs(sdk, exist_ok=True)
+
+
 def kv(k, v):
-    if isinstance(v, float): return {"key": k, "value": {"doubleValue": v}}
-    if isinstance(v, int): return {"key": k, "value": {"intValue": str(v)}}
+    if isinstance(v, float):
+        return {"key": k, "value": {"doubleValue": v}}
+    if isinstance(v, int):
+        return {"key": k, "value": {"intValue": str(v)}}
     return {"key": k, "value": {"stringValue": v}}
+
+
 resource = {"attributes": [kv("session.id", session), kv("service.name", "bench"),
                            kv("swarm.host.cpu_count", os.cpu_count() or 1)]}
-starts = {int(p): float(t) for p, t in (x.split(":") for x in sys.argv[4].split(","))}
+scope = {"name": "swarmscope"}
 spans = []
 for i, pid in enumerate(pids):
     attrs = [kv("gen_ai.operation.name", "create_agent"), kv("gen_ai.agent.name", f"worker-{i}"),
              kv("swarm.agent.id", f"worker-{i}-0000"), kv("process.pid", pid),
              kv("process.parent_pid", os.getppid()), kv("swarm.agent.kind", "process")]
     t = str(int(starts[pid] * 1e9))
-    spans.append({"traceId": "ab" * 16, "spanId": f"{i + 1:016x}", "name": f"create_agent worker-{i}",
-                  "kind": 1, "startTimeUnixNano": t, "endTimeUnixNano": t, "attributes": attrs})
+    spans.append({"traceId": "ab" * 16, "spanId": f"{i + 1:016x}", "kind": 1,
+                  "name": f"create_agent worker-{i}", "startTimeUnixNano": t,
+                  "endTimeUnixNano": t, "attributes": attrs})
 with open(os.path.join(sdk, f"traces.bench.{os.getpid()}.1.jsonl"), "a") as f:
-    f.write(json.dumps({"resourceSpans": [{"resource": resource, "scopeSpans": [
-        {"scope": {"name": "swarmscope"}, "spans": spans}]}]}) + "\n")
+    f.write(json.dumps({"resourceSpans": [{"resource": resource,
+                                           "scopeSpans": [{"scope": scope, "spans": spans}]}]}))
+    f.write("\n")
 watcher = open(os.path.join(sdk, f"metrics.bench.{os.getpid()}.1.jsonl"), "a", buffering=1)
-own = {pid: open(os.path.join(sdk, f"metrics.bench.{pid}.2.jsonl"), "a", buffering=1) for pid in pids}
-def gauge(name, unit, points): return {"name": name, "unit": unit, "gauge": {"dataPoints": points}}
+own = {pid: open(os.path.join(sdk, f"metrics.bench.{pid}.2.jsonl"), "a", buffering=1)
+       for pid in pids}
+
+
+def gauge(name, unit, points):
+    return {"name": name, "unit": unit, "gauge": {"dataPoints": points}}
+
+
 def point(pid, value, t, **extra):
     attrs = [kv("process.pid", pid), kv("swarm.agent.id", f"worker-{pids.index(pid)}-0000")]
     attrs += [kv(k.replace("_", "."), v) for k, v in extra.items()]
     p = {"attributes": attrs, "timeUnixNano": t}
-    p["asDouble" if isinstance(value, float) else "asInt"] = value if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        p["asDouble"] = value
+    else:
+        p["asInt"] = str(value)
     return p
+
+
+def line(metrics):
+    return json.dumps({"resourceMetrics": [{"resource": resource, "scopeMetrics": [
+        {"scope": scope, "metrics": metrics}]}]}) + "\n"
+
+
 tick = time.monotonic()
 while True:
     t = str(time.time_ns())
-    metrics = [gauge("process.memory.usage", "By", [point(p, 30_000_000 + random.randrange(10**6), t) for p in pids]),
-               gauge("process.memory.virtual", "By", [point(p, 300_000_000, t) for p in pids]),
-               gauge("process.cpu.utilization", "1", [point(p, random.random() / 50, t, cpu_mode=m) for p in pids for m in ("user", "system")]),
-               gauge("process.thread.count", "{thread}", [point(p, 4, t) for p in pids]),
-               gauge("process.unix.file_descriptor.count", "{file_descriptor}", [point(p, 12, t) for p in pids]),
-               gauge("process.context_switches", "{context_switch}", [point(p, 1000, t, process_context__switch_type=k) for p in pids for k in ("voluntary", "involuntary")])]
-    watcher.write(json.dumps({"resourceMetrics": [{"resource": resource, "scopeMetrics": [{"scope": {"name": "swarmscope"}, "metrics": metrics}]}]}) + "\n")
+    rss = [point(p, 30_000_000 + random.randrange(10**6), t) for p in pids]
+    cpu = [point(p, random.random() / 50, t, cpu_mode=m) for p in pids for m in ("user", "system")]
+    switches = [point(p, 1000, t, process_context__switch_type=k)
+                for p in pids for k in ("voluntary", "involuntary")]
+    watcher.write(line([
+        gauge("process.memory.usage", "By", rss),
+        gauge("process.memory.virtual", "By", [point(p, 300_000_000, t) for p in pids]),
+        gauge("process.cpu.utilization", "1", cpu),
+        gauge("process.thread.count", "{thread}", [point(p, 4, t) for p in pids]),
+        gauge("process.unix.file_descriptor.count", "{file_descriptor}",
+              [point(p, 12, t) for p in pids]),
+        gauge("process.context_switches", "{context_switch}", switches),
+    ]))
     for pid, f in own.items():
-        m = [gauge("cpython.heap.allocated_blocks", "{block}", [point(pid, 100_000 + random.randrange(1000), t)]),
-             gauge("cpython.gc.collections", "{collection}", [point(pid, 10, t, cpython_gc_generation=g) for g in (0, 1, 2)])]
-        f.write(json.dumps({"resourceMetrics": [{"resource": resource, "scopeMetrics": [{"scope": {"name": "swarmscope"}, "metrics": m}]}]}) + "\n")
+        blocks = [point(pid, 100_000 + random.randrange(1000), t)]
+        gcs = [point(pid, 10, t, cpython_gc_generation=g) for g in (0, 1, 2)]
+        f.write(line([gauge("cpython.heap.allocated_blocks", "{block}", blocks),
+                      gauge("cpython.gc.collections", "{collection}", gcs)]))
     tick += 1.0
     time.sleep(max(0.0, tick - time.monotonic()))
 '''
@@ -83,6 +118,28 @@ while True:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rules_cost(agents: list[subprocess.Popen[bytes]], rounds: int = 200) -> float:
+    """ms per sampling round of the monitor's alert rules (ResourceRules.after_round) over
+    ``agents``, on the figures of a real round (times moved on so every round is judged)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from swarmscope.monitor.sampler import ResourceMonitor
+
+    monitor = ResourceMonitor(MeterProvider().get_meter("bench"), system=True,
+                              python_runtime=False)  # fmt: skip
+    for agent in agents:
+        monitor.watch(agent.pid, agent_id=f"a{agent.pid}", agent_name="sleep", descendants=False)
+    rules, monitor.alerts = monitor.alerts, None
+    for _ in range(3):
+        monitor.sample_once()
+    pairs, system = monitor.latest(), monitor.system_sample
+    start = time.thread_time()
+    for _ in range(rounds):
+        for sample, _member in pairs:
+            sample.time += 1.0
+        rules.after_round(pairs, system)
+    return (time.thread_time() - start) / rounds * 1000
 
 
 def main() -> None:
@@ -123,8 +180,11 @@ def main() -> None:
         print("| figure | value |\n|---|---:|")
         print(f"| top's CPU share, {args.seconds:.0f} s after a {args.warmup:.0f} s warm-up "
               f"(1 s refresh, tmux {200}x{60}) | {share * 100:.2f} % of one core |")
-        print(f"| the writer's own CPU share (for scale) | {writer_share * 100:.2f} % of one core |")
+        print(f"| the writer's own CPU share (for scale) | {writer_share * 100:.2f} % of one "
+              "core |")
         print(f"| `top --once --format json` wall time | {once_s:.2f} s |")
+        print(f"| the monitor's alert rules per sampling round, {args.agents} processes | "
+              f"{rules_cost(agents):.2f} ms |")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", pane], capture_output=True)
         writer.kill()
