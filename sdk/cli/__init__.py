@@ -36,7 +36,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = ("demo", "watch", "data", "report", "collector", "reap", "top")
+COMMAND_MODULES = ("demo", "watch", "data", "report", "collector", "reap", "top", "prune")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"swarmscope.cli.{_name}").register(app)
