@@ -119,6 +119,7 @@ function destination() {
   var url = endpoint || (base || 'http://localhost:4318').replace(/\/+$/, '') + '/v1/metrics';
   return {
     kind: 'http',
+    dir: dir, // the live status (node_status.cjs) is a file whatever the exporter
     url: url,
     headers: otlpHeaders(),
     timeoutMs: 1000 * seconds('OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', seconds('OTEL_EXPORTER_OTLP_TIMEOUT', DEFAULT_TIMEOUT_S)),
@@ -209,6 +210,8 @@ function Recorder(target) {
   this.stopped = false;
   this.delay = null;
   this.observer = null;
+  this.status = null; // the live status for the watcher, once the monitors began
+  this.intervalS = null;
 }
 
 /**
@@ -224,9 +227,20 @@ Recorder.prototype.begin = function (monitors) {
     this.delay = this.perf.monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.delay.enable();
     this.observer = this.observeGc();
+    this.status = liveStatus(this.target.dir, this.intervalS, this.startNs);
   }
   return !this.stopped;
 };
+
+/** The live status writer (node_status.cjs, next to this file); null when it cannot load. */
+function liveStatus(dir, intervalS, startNs) {
+  try {
+    var Status = require(path.join(__dirname, 'node_status.cjs'));
+    return new Status(dir, intervalS, startNs);
+  } catch (e) {
+    return null; // a copy of this file without its sibling: metrics without the status
+  }
+}
 
 function basePointAttributes() {
   var attrs = {};
@@ -506,6 +520,7 @@ Recorder.prototype.exportNow = function (final) {
   if (this.target.kind === 'file') this.writeLine(line);
   else if (final) this.sendSync(line);
   else this.post(line);
+  if (!final && this.status && !this.stopped) this.status.write(this.perf);
 };
 
 /**
@@ -528,6 +543,7 @@ Recorder.prototype.stop = function () {
     if (this.timer) clearInterval(this.timer);
     if (this.observer) this.observer.disconnect();
     if (this.delay) this.delay.disable();
+    if (this.status) this.status.remove(); // no timers of ours any more: nothing to explain
   } catch (e) {
     // already torn down
   }
@@ -539,6 +555,7 @@ Recorder.prototype.start = function (intervalS) {
   var self = this;
   // Node warns on stderr and fires every 1 ms past 2^31 ms: keep within [50 ms, 1 h].
   var ms = Math.min(3600 * 1000, Math.max(50, intervalS * 1000));
+  this.intervalS = ms / 1000;
   // The monitors begin on the first loop turn (a process that never gets there exports once,
   // at exit); then one export per interval. One timer at a time: timers cost at start too.
   this.timer = setTimeout(function () {
