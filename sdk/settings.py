@@ -337,6 +337,28 @@ def hung_after() -> float:
     return _seconds(c.ENV_HUNG_AFTER, c.DEFAULT_HUNG_AFTER_S, allow_zero=False)
 
 
+ENV_HUNG_NODE_CPU = "SWARMSCOPE_HUNG_NODE_CPU"
+# The Node.js preload's own idle cost is ~0.5 % of a core at the default 1 s interval
+# (measured: docs/watcher.md); 2 % leaves room for a loaded machine and a GC.
+DEFAULT_HUNG_NODE_CPU = 0.02
+
+
+def hung_node_cpu() -> float:
+    """``SWARMSCOPE_HUNG_NODE_CPU``: the share of one core (0 to 1, default 0.02) a Node.js
+    process running swarmscope's preload may gain while it waits and still count as idle for
+    the hung-worker rule: the preload's own timers wake it (docs/watcher.md)."""
+    raw = _env(ENV_HUNG_NODE_CPU)
+    if raw is None:
+        return DEFAULT_HUNG_NODE_CPU
+    try:
+        share = float(raw)
+    except ValueError:
+        raise ConfigError(ENV_HUNG_NODE_CPU, f"expected a share of a core, got {raw!r}") from None
+    if not 0 <= share <= 1:
+        raise ConfigError(ENV_HUNG_NODE_CPU, f"must be between 0 and 1, got {raw!r}")
+    return share
+
+
 def zombie_grace() -> float:
     """``SWARMSCOPE_ZOMBIE_GRACE``: seconds a zombie may wait for its parent (or init) to reap
     it before it counts as left behind (default 3; 0 reports every zombie at once)."""

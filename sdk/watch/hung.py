@@ -20,6 +20,20 @@ gained** by any of its threads and **no bytes read** (``rchar``), and either
   network socket, any other socket, an armed timerfd, a terminal or a file watch in the set
   means it may be woken otherwise: not judged.
 
+**With the Node.js preload** (on by default under ``swarmscope run``) the preload's own
+unref'd timers put a timeout on every epoll wait and wake the process a hundred times a
+second, gaining it a little CPU. For a process whose preload publishes a fresh status
+(:mod:`.node_status`), the status stands in for the timeout and a CPU budget for "no CPU":
+the event-loop rule above holds with any timeout, and at every check the status says that
+nothing but stream handles keeps the loop alive (no ``Timeout``, no request, server, child or
+pending file operation of the program's own), its event loop is idle, and no bytes were read
+on any feed (the status's per-fd counts; ``rchar`` also counts libuv's eventfd reads); and the
+CPU time gained since the wait began stays within ``SWARMSCOPE_HUNG_NODE_CPU`` of a core (the
+preload's own work costs about 0.5 %). A check that catches a thread awake between two of the
+preload's wakeups neither judges nor restarts the clock. A missing or stale status falls back
+to the rule above, which judges nothing while the preload's timers run (so no verdict rather
+than a false one) and is right again once they stop (a preload that could not write stops).
+
 A writer that is the waiter's own descendant is excluded (it waits for its child's output,
 and a stuck child is judged on its own).
 
@@ -44,7 +58,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarmscope import procfs
-from swarmscope.watch import waits
+from swarmscope import settings as config
+from swarmscope.watch import node_status, waits
 from swarmscope.watch.naming import process_name
 
 
@@ -64,20 +79,33 @@ class HungWorker:
 
 @dataclass
 class _Idle:
-    wait: tuple[Any, ...]  # what it waits on: ("read", fd) or ("epoll", feeds)
+    # what it waits on: ("read", fd), ("epoll", feeds) or, with the preload,
+    # ("node", feeds, bytes read on each feed)
+    wait: tuple[Any, ...]
     cpu: int | None
     read: int | None
     since: float  # time.monotonic() when this wait started
+    seen: bool = True  # this check saw the wait (False: caught awake between two waits)
+
+
+_AWAKE = "awake"  # a preloaded process caught between two of the preload's wakeups
+# CPU a preloaded process may gain beyond its budget over a whole wait: one garbage
+# collection or a late export on a loaded machine (the preload's exports cost ~1 ms each).
+_CPU_ALLOWANCE_NS = 20_000_000
+_RETRIES, _RETRY_PAUSE_S = 3, 0.002
 
 
 class HungDetector:
     """Checks watched processes now and then; remembers each hung one once."""
 
-    def __init__(self, after: float) -> None:
+    def __init__(self, after: float, node_cpu: float | None = None) -> None:
         self.after = after
         self.every = min(1.0, max(0.1, after / 4))  # seconds between checks
+        # share of a core a process with the Node.js preload may gain and still be idle
+        self.node_cpu = config.hung_node_cpu() if node_cpu is None else node_cpu
         self.found: dict[tuple[int, int], HungWorker] = {}
         self._idle: dict[tuple[int, int], _Idle] = {}
+        self._status_paths: dict[tuple[int, int], Any] = {}
         self._last = 0.0
 
     def due(self, now: float | None = None) -> bool:
@@ -98,13 +126,15 @@ class HungDetector:
             idle = now - state.since
             if key in self.found:
                 self.found[key].idle_s = round(idle, 3)
-            elif idle >= self.after:
+            elif idle >= self.after and state.seen:
                 worker = _describe(key, name, agent_id, state.wait, idle)
                 if worker is not None:
                     self.found[key] = worker
                     new.append(worker)
         for key in set(self._idle) - seen:
             del self._idle[key]
+        for key in set(self._status_paths) - seen:
+            del self._status_paths[key]
         return new
 
     def check_tree(self, members: Mapping[tuple[int, int], Any], agents: Mapping[Any, Any]) -> None:
@@ -128,7 +158,12 @@ class HungDetector:
         """The process's current idle wait, or None when it is in no wait the rule judges."""
         pid = key[0]
         stat = procfs.read_stat(pid)
-        if stat is None or stat.key != key or stat.state != "S":
+        if stat is None or stat.key != key:
+            return None
+        status = self._node_status(stat)
+        if status is not None:
+            return self._observe_preloaded(stat, status, now)
+        if stat.state != "S":
             return None
         wait = _current_wait(pid)
         if wait is None:
@@ -138,6 +173,39 @@ class HungDetector:
         if last is None or (last.wait, last.cpu, last.read) != (wait, cpu, read):
             last = self._idle[key] = _Idle(wait, cpu, read, now)
         return last
+
+    def _node_status(self, stat: procfs.ProcStat) -> node_status.NodeStatus | None:
+        """The fresh status of the process's Node.js preload; None when it runs none, or
+        when the status is missing or stale (then the rule without the preload applies)."""
+        if stat.key not in self._status_paths:  # the environment is read once per process
+            self._status_paths[stat.key] = node_status.status_path(stat.pid)
+        path = self._status_paths[stat.key]
+        return None if path is None else node_status.read_status(path, stat)
+
+    def _observe_preloaded(
+        self, stat: procfs.ProcStat, status: node_status.NodeStatus, now: float
+    ) -> _Idle | None:
+        """:meth:`_observe` for a process whose preload says which of its timers are its
+        own: any epoll timeout, and CPU within the preload's budget."""
+        last = self._idle.get(stat.key)
+        wait = _preloaded_wait(stat.pid, status)
+        if wait == _AWAKE:
+            if last is not None:
+                last.seen = False
+            return last
+        if wait is None:
+            return None
+        cpu = procfs.read_cpu_ns(stat.pid)
+        if last is None or last.wait != wait or not self._within_budget(last, cpu, now):
+            last = self._idle[stat.key] = _Idle(wait, cpu, None, now)
+        last.seen = True
+        return last
+
+    def _within_budget(self, last: _Idle, cpu: int | None, now: float) -> bool:
+        if cpu is None or last.cpu is None:
+            return False
+        budget = self.node_cpu * (now - last.since) * 1e9 + _CPU_ALLOWANCE_NS
+        return cpu - last.cpu <= budget
 
 
 def _current_wait(pid: int) -> tuple[Any, ...] | None:
@@ -154,6 +222,35 @@ def _current_wait(pid: int) -> tuple[Any, ...] | None:
     return ("epoll", feeds) if feeds else None
 
 
+def _preloaded_wait(pid: int, status: node_status.NodeStatus) -> tuple[Any, ...] | str | None:
+    """``("node", feeds, bytes read on each)`` when only other processes' input can wake the
+    loop of a process with the preload; :data:`_AWAKE` when it was caught between two waits;
+    None when something else could wake it. Retried a few ms apart, since a thread may wake
+    between two of the reads that make one look."""
+    if not status.only_streams():
+        return None  # a timer, a request, a server, a child of its own: not judged
+    outcome: tuple[Any, ...] | str | None = None
+    for attempt in range(_RETRIES):
+        if attempt:
+            time.sleep(_RETRY_PAUSE_S)
+        if waits.awake(pid):
+            outcome = _AWAKE
+            continue
+        outcome = _loop_wait(pid, status)
+        if outcome is not None:
+            return outcome
+        outcome = _AWAKE if waits.awake(pid) else None
+    return outcome
+
+
+def _loop_wait(pid: int, status: node_status.NodeStatus) -> tuple[Any, ...] | None:
+    if waits.epoll_wait(pid, timed=True) is None or not waits.threads_quiet(pid):
+        return None
+    feeds = waits.epoll_feeds(pid)
+    reads = status.read_on(tuple(feed.fd for feed in feeds)) if feeds else None
+    return None if reads is None else ("node", feeds, reads)
+
+
 def _is_pipe_or_socket(target: str | None) -> bool:
     return bool(target) and target.startswith(("pipe:[", "socket:["))  # type: ignore[union-attr]
 
@@ -163,7 +260,7 @@ def _describe(
 ) -> HungWorker | None:
     """The hung worker with what it waits on, or None when, looked at closely, it is not."""
     pid = key[0]
-    if wait[0] == "epoll":
+    if wait[0] in ("epoll", "node"):
         found = _describe_feeds(pid, wait[1])
     else:
         found = _describe_read(pid, wait[1])

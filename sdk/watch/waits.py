@@ -78,19 +78,31 @@ def blocked_read(pid: int) -> BlockedRead | None:
     return BlockedRead(None, where) if where in READ_WCHANS else None
 
 
-def epoll_wait(pid: int, tid: int | None = None) -> int | None:
+def epoll_wait(pid: int, tid: int | None = None, *, timed: bool = False) -> int | None:
     """The epoll fd the thread (default: the main one) waits on *with no timeout*, else None:
     not in epoll, a timer pending (libuv and asyncio pass their next timer as the timeout),
-    or ``syscall`` unreadable (then nothing says whether a timer is pending)."""
+    or ``syscall`` unreadable (then nothing says whether a timer is pending). With ``timed``,
+    a wait with a timeout counts too: when something else says which timers are pending (the
+    Node.js preload's status, :mod:`.node_status`)."""
     call = procfs.read_syscall(pid, tid)
     if call is None or len(call.args) < 4:
         return None
     if call.number in _EPOLL_SYSCALLS.get(_MACHINE, frozenset()):
         timeout = call.args[3] & 0xFFFFFFFF  # an int in a 64-bit register
-        return call.args[0] if timeout >= 0x80000000 else None  # negative: wait forever
-    if call.number == _EPOLL_PWAIT2 and call.args[3] == 0:
+        return call.args[0] if timed or timeout >= 0x80000000 else None  # negative: forever
+    if call.number == _EPOLL_PWAIT2 and (timed or call.args[3] == 0):
         return call.args[0]
     return None
+
+
+def awake(pid: int) -> bool:
+    """Some thread of ``pid`` is running or runnable outside a system call right now. For a
+    process that a timer wakes a hundred times a second (the Node.js preload's), a moment
+    caught between two waits, which says nothing about whether it is stuck."""
+    return any(
+        (call := procfs.read_syscall(pid, tid)) is not None and call.number == -1
+        for tid in procfs.thread_ids(pid)
+    )
 
 
 def threads_quiet(pid: int) -> bool:
