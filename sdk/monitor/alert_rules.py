@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("swarmscope.monitor")
 
-LIMIT_REREAD_S = 5.0  # a process may lower its own limit; re-read it this often
+LIMIT_REREAD_S = 5.0  # a process may change its own limit; re-read it at least this often
 MIB = 1024 * 1024
 
 
@@ -38,7 +38,7 @@ class ResourceRules:
         self.thresholds = thresholds
         self.alerts = alerts or sink()
         self.pid = os.getpid()  # a forked child's copy stays quiet (its parent judges)
-        self._limits: dict[tuple[int, int], tuple[int | None, float]] = {}
+        self._limits: dict[tuple[int, int], tuple[int | None, float, int]] = {}
         self._trends: dict[tuple[int, int, str], Trend] = {}
 
     @classmethod
@@ -85,18 +85,21 @@ class ResourceRules:
 
     def _fds(self, sample: ProcessSample, member: SampledProcess) -> None:
         key = (member.pid, member.start)
-        limit, read_at = self._limits.get(key, (None, 0.0))
+        limit, read_at, fds_then = self._limits.get(key, (None, 0.0, -1))
         now = time.monotonic()
-        if now - read_at >= LIMIT_REREAD_S:
+        # re-read when the count moved (a process lowers its own limit as it starts, so the
+        # first reading may be the one it inherited) and now and then
+        if sample.fds != fds_then or now - read_at >= LIMIT_REREAD_S:
             limit, read_at = procfs.read_nofile_limit(member.pid), now
-            self._limits[key] = (limit, read_at)
+            self._limits[key] = (limit, read_at, sample.fds)
         line = self.thresholds.fd_share
         if not limit or sample.fds < line * limit:
             return
-        limit = procfs.read_nofile_limit(member.pid)  # confirm on the limit as it is now
-        self._limits[key] = (limit, now)
-        if not limit or sample.fds < line * limit:
-            return
+        if read_at != now:  # confirm on the limit as it is now
+            limit = procfs.read_nofile_limit(member.pid)
+            self._limits[key] = (limit, now, sample.fds)
+            if not limit or sample.fds < line * limit:
+                return
         share = sample.fds / limit
         self.alerts.raise_alert(Alert(
             AlertCondition.FD_LIMIT, value=share, threshold=line,

@@ -58,6 +58,7 @@ class LiveAgent:
     leak: TrendVerdict | None = None
     busy_since: float | None = None  # first of the consecutive samples at a full core
     limit_read: float = 0.0
+    limit_fds: int | None = -1  # the FD count when the limit was read
 
     @property
     def memory(self) -> float | None:
@@ -251,8 +252,10 @@ class LiveSession:
             return EXITED
         if stat.is_zombie:
             return ZOMBIE
-        if now - agent.limit_read >= LIMIT_REREAD_S:
+        if now - agent.limit_read >= LIMIT_REREAD_S or agent.fds != agent.limit_fds:
+            # a process may change its own limit, usually as it starts
             agent.fd_limit, agent.limit_read = procfs.read_nofile_limit(agent.pid), now
+            agent.limit_fds = agent.fds
         if agent.pid in self.hung:
             return HUNG
         if self.leftovers.get(agent.pid) == ORPHAN or _reparented(agent, stat.ppid):
