@@ -136,6 +136,11 @@ def test_a_steady_leak_alerts_naming_it_and_a_flat_noisy_series_does_not(
     stored = [a for a in recorded(data_dir) if a[c.ALERT_CONDITION] == "leak"]
     assert [a[c.GEN_AI_AGENT_NAME] for a in stored] == ["python3 mem.py leak"]
     assert stored[0][c.ALERT_SERIES] == "rss" and float(stored[0][c.ALERT_VALUE]) > 0
+    top = subprocess.run([str(SWARMSCOPE), "top", "-d", str(data_dir), "--format", "json"],
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert top.returncode == 0, top.stderr
+    shown = [f for f in json.loads(top.stdout)["findings"] if f["kind"] == "leak"]
+    assert [(f["agent"], f["alerted"]) for f in shown] == [("python3 mem.py leak", True)], shown
 
 
 HUNG = """
