@@ -23,7 +23,7 @@ window = 40
 min_samples = 12
 min_seconds = 2.0
 warmup_seconds = 0.5
-confirm = 2
+confirm = 8
 [duplicate_daemon]
 min_age_seconds = 1.0
 min_overlap_seconds = 1.0
@@ -109,12 +109,12 @@ LEAKER_AND_FLAT = """
 import os, random, subprocess, sys, time
 if sys.argv[1:] == ["leak"]:
     kept = []
-    for _ in range(60):  # 3 MiB every 0.1 s, touched so it is resident
+    for _ in range(80):  # 3 MiB every 0.1 s, touched so it is resident
         kept.append(bytearray(os.urandom(1024)) * 3072)
         time.sleep(0.1)
 elif sys.argv[1:] == ["flat"]:
     random.seed(7)
-    for _ in range(60):  # 0-40 MiB held at random: noisy, no trend
+    for _ in range(80):  # 0-40 MiB held at random: noisy, no trend
         block = bytearray(random.randrange(40) * 1024 * 1024)
         time.sleep(0.1)
         del block
@@ -209,3 +209,32 @@ def test_a_bad_thresholds_file_stops_run_before_the_program_with_a_message(
     assert result.returncode == 2 and not marker.exists()
     assert "SWARMSCOPE_ALERTS" in result.stderr and "fds.share_of_limit" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+INSTRUMENTED = """
+import time
+import swarmscope
+swarmscope.init(sample_interval=0.2)
+time.sleep(1.5)
+swarmscope.shutdown()
+"""
+
+
+def test_an_instrumented_program_alerts_by_itself_and_runs_swarmscope_on_alert(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """No watcher: the SDK's own monitor judges, SWARMSCOPE_ON_ALERT hears of it."""
+    script = write(tmp_path, "agent.py", INSTRUMENTED)
+    thresholds = tmp_path / "alerts.toml"
+    thresholds.write_text("[system_memory]\nutilization = 0.01\n")
+    heard = tmp_path / "heard.jsonl"
+    result = subprocess.run(
+        [sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**os.environ, c.ENV_ALERTS: str(thresholds), c.ENV_ON_ALERT: f"cat >> {heard}"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(alert_lines(result.stderr, "system_memory")) == 1, result.stderr
+    (document,) = [json.loads(line) for line in heard.read_text().splitlines()]
+    assert document["condition"] == "system_memory" and document["threshold"] == 0.01
+    assert 0.01 <= document["value"] <= 1 and document["session_id"]
+    assert [a[c.ALERT_CONDITION] for a in recorded(data_dir)] == ["system_memory"]
