@@ -103,6 +103,7 @@ class Variant:
         if self.attribution is not None:
             self.attribution.ledger.active = True
             self.attribution.stepping.install()
+            self.attribution.handoff.install()
         if self.exact:
             tracemalloc.start(1)
         try:

@@ -69,6 +69,7 @@ class Run:
     agent: AgentTotals
     cpu: float = 0.0
     finished: bool = False
+    provisional: bool = False  # its span named no agent yet: it may be a workflow span
 
 
 class _ThreadState:

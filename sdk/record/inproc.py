@@ -125,6 +125,7 @@ class AgentSpanProcessor(SpanProcessor):
     def _start_run(self, span: Span, name: str | None, confirmed: bool) -> Run:
         agent = self._agent(name or "", confirmed)
         run = self.ledger.start_run(agent)
+        run.provisional = not confirmed
         if confirmed:
             self._label(span, agent)
         self._wrap_end(span, run)
@@ -166,7 +167,7 @@ class AgentSpanProcessor(SpanProcessor):
         if not span.is_recording() or not self.ledger.active:
             return
         self.ledger.checkpoint(run, close=True)  # the run's last segment, up to now
-        if not run.agent.confirmed:
+        if run.provisional:
             name = ended_name(span)
             if name is None:
                 self.ledger.end_run(run)  # not an agent (e.g. a workflow span)

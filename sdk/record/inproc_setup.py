@@ -3,8 +3,9 @@
 On: a ledger (cheap counters, or tracemalloc with ``SWARMSCOPE_TRACEMALLOC=1``), the span
 processor on the active TracerProvider - the one passed as ``tracer_provider=``, else the
 global one (swarmscope's own unless the program set one up first) - the stepping wrapper on
-asyncio's ``create_task``, and the per-agent instruments on the session's meter (the global
-meter when the program brought its own providers). Off: the stepping wrapper is removed and
+asyncio's ``create_task``, the hand-off wrappers on thread pools
+(:mod:`swarmscope.record.handoff`), and the per-agent instruments on the session's meter (the
+global meter when the program brought its own providers). Off: the wrappers are removed and
 the ledger turns inert, which makes the processor (a TracerProvider cannot drop one) and the
 instruments do nothing.
 """
@@ -19,6 +20,7 @@ from swarmscope import __version__, settings
 from swarmscope import conventions as c
 from swarmscope.monitor.agent_instruments import create_agent_instruments
 from swarmscope.monitor.attribution import Ledger
+from swarmscope.record.handoff import ThreadHandoff
 from swarmscope.record.inproc import AgentSpanProcessor
 from swarmscope.record.steps import TaskStepping
 
@@ -33,6 +35,7 @@ class InprocAttribution:
         self.ledger = Ledger(exact=settings.tracemalloc_mode() if exact is None else exact)
         self.processor = AgentSpanProcessor(self.ledger)
         self.stepping = TaskStepping(self.ledger, self.processor.owner_of_context)
+        self.handoff = ThreadHandoff(self.ledger, self.processor.owner_of_context)
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
 
@@ -44,12 +47,14 @@ class InprocAttribution:
             return False
         provider.add_span_processor(self.processor)
         self.stepping.install()
+        self.handoff.install()
         create_agent_instruments(_meter(self._meter_provider, own), self.ledger)
         return True
 
     def stop(self) -> None:
         self.ledger.active = False
         self.stepping.uninstall()
+        self.handoff.uninstall()
 
 
 def _tracer_provider(explicit: Any) -> tuple[Any, bool]:

@@ -232,8 +232,29 @@ def test_stepping_keeps_results_errors_cancellation_and_context(rig: Rig) -> Non
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("pool", ["asyncio.to_thread", "anyio.to_thread"])
+def test_work_handed_to_a_thread_pool_is_charged_to_the_run(rig: Rig, pool: str) -> None:
+    import anyio.to_thread
+
+    def sync_tool() -> None:
+        burn(0.03)
+
+    async def work() -> None:
+        if pool == "asyncio.to_thread":
+            await asyncio.to_thread(sync_tool)
+        else:
+            await anyio.to_thread.run_sync(sync_tool)
+
+    asyncio.run(agent_loop(rig, "offloader", 4, work))
+    assert rig.totals()["offloader"][0] >= 0.11
+
+
 def test_uninstrument_restores_create_task_and_makes_the_processor_inert(rig: Rig) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    patched_submit = ThreadPoolExecutor.submit
     rig.attribution.stop()
+    assert ThreadPoolExecutor.submit is not patched_submit
 
     async def main() -> object:
         return asyncio.create_task(asyncio.sleep(0)).get_coro()
