@@ -41,6 +41,7 @@ class WatchRules:
         self.alerts = alerts or sink()
         self._outside: dict[tuple[int, int], float] = {}  # key -> monotonic time first seen
         self._last = 0.0
+        self._names: dict[tuple[int, int], tuple[str, str]] = {}  # key -> (comm, name)
 
     @classmethod
     def create(cls) -> WatchRules | None:
@@ -72,6 +73,15 @@ class WatchRules:
         current = {key: st for key, st in current.items() if st is not None and st.key == key}
         self._orphans(watcher, current, now)
         self._duplicates(watcher, current)
+
+    def _name(self, stat: Any) -> str:
+        """:func:`current_name`, derived again only when the command name changes (an exec)."""
+        cached = self._names.get(stat.key)
+        if cached is None or cached[0] != stat.comm:
+            if len(self._names) > 100_000:
+                self._names.clear()
+            cached = self._names[stat.key] = (stat.comm, current_name(stat))
+        return cached[1]
 
     def _hung(self, worker: Any, watcher: Watcher) -> None:
         agent = watcher.report.agents.get((worker.pid, worker.start_ticks))
@@ -114,7 +124,7 @@ class WatchRules:
             if agent is None or agent.role != AgentRole.AGENT or stat.is_zombie:
                 continue
             if wall - stat.create_time >= th.daemon_min_age:
-                by_name.setdefault(current_name(stat), []).append((stat, agent))
+                by_name.setdefault(self._name(stat), []).append((stat, agent))
         pids = {key[0] for key in current}
         members = watcher.tracker.members
         for name, group in by_name.items():

@@ -179,5 +179,12 @@ def test_no_data_directory_or_no_such_session_ends_with_a_message(tmp_path: Path
     assert empty.returncode == 2 and "no session" in empty.stderr
     bad = _top(tmp_path / "empty", "--format", "yaml")
     assert bad.returncode == 2 and "--format" in bad.stderr
-    for result in (missing, empty, bad):
+    broken = tmp_path / "alerts.toml"
+    broken.write_text("[leak]\nwindow = 'x'\n")
+    thresholds = subprocess.run(
+        [str(SWARMSCOPE), "top", "-d", str(tmp_path / "empty"), "--once"], capture_output=True,
+        text=True, timeout=30, env={**os.environ, "SWARMSCOPE_ALERTS": str(broken)},
+    )  # fmt: skip
+    assert thresholds.returncode == 2 and "SWARMSCOPE_ALERTS" in thresholds.stderr
+    for result in (missing, empty, bad, thresholds):
         assert "Traceback" not in result.stderr
