@@ -87,7 +87,9 @@ def count_steps(agents: list[Agent], runs: int) -> float:
 
 
 class Variant:
-    def __init__(self, name: str, exact: bool | None) -> None:
+    """``exact`` None: no attribution (``tracing`` turns tracemalloc on all the same)."""
+
+    def __init__(self, name: str, exact: bool | None, tracing: bool = False) -> None:
         self.name = name
         self.provider = provider()
         self.attribution = None
@@ -95,7 +97,7 @@ class Variant:
             self.attribution = InprocAttribution(tracer_provider=self.provider, exact=exact)
             self.attribution.start()
             self.attribution.stop()
-        self.exact = bool(exact)
+        self.exact = bool(exact) or tracing
         self.times: list[float] = []
 
     def run(self, agents: list[Agent], runs: int) -> None:
@@ -128,6 +130,7 @@ def main() -> int:
     agents = make_agents()
     bare, attributed, exact = Variant("bare", None), Variant("attributed", False), \
         Variant("tracemalloc", True)
+    traced = Variant("tracemalloc only", None, tracing=True)
     attributed.run(agents, 3)  # warm-up: imports, schema caches
     attributed.times.clear()
     Agent.instrument_all(InstrumentationSettings(tracer_provider=attributed.provider))
@@ -136,7 +139,7 @@ def main() -> int:
     steps_per_run = count_steps(agents, 5)
     attributed.attribution.stop()
     for _ in range(args.rounds):
-        for variant in (bare, attributed, exact):
+        for variant in (bare, attributed, traced, exact):
             variant.run(agents, args.runs)
     ratio = attributed.median / bare.median
     exact_ratio = exact.median / bare.median
@@ -152,6 +155,8 @@ def main() -> int:
         f"| bare (framework spans, batch processor) | {bare.median * 1e3:.2f} ms | 1.00 |",
         f"| attributed (default: CPU per step, cheap memory counters) | "
         f"{attributed.median * 1e3:.2f} ms | {ratio:.3f} |",
+        f"| tracemalloc on, no attribution (for reference) | {traced.median * 1e3:.2f} ms | "
+        f"{traced.median / bare.median:.3f} |",
         f"| tracemalloc mode (`SWARMSCOPE_TRACEMALLOC=1`) | {exact.median * 1e3:.2f} ms | "
         f"{exact_ratio:.3f} |", "",
         f"A run has 1 invoke_agent span and {steps_per_run:.0f} task steps: attribution adds "
