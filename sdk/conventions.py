@@ -328,10 +328,6 @@ AGENT_RUN_UNATTRIBUTED = "swarm.agent.run.unattributed_steps"  # steps whose mem
 # agent needs the process's heap to grow as well (docs/grading.md).
 AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"
 AGENT_RUN_PROCESS_BYTES = "swarm.agent.run.process_bytes"
-# The whole process's heap as the run ends (blocks, or traced bytes): the leak verdict of an
-# agent needs the process's heap to grow as well (docs/grading.md).
-AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"
-AGENT_RUN_PROCESS_BYTES = "swarm.agent.run.process_bytes"
 AGENT_ALLOCATION_SITES = "swarm.agent.allocation_sites"  # tracemalloc mode: top growth sites
 # Per-agent metrics; points carry gen_ai.agent.name, process.pid and swarm.agent.id.
 AGENT_CPU_TIME = "swarm.agent.cpu.time"
@@ -352,33 +348,6 @@ ENV_TRACEMALLOC = "SWARMSCOPE_TRACEMALLOC"  # 1: exact bytes and allocation site
 def inproc_agent_id(name: str, pid: int) -> str:
     """The id of an in-process agent: its name and the process it runs in, ``<name>@<pid>``."""
     return f"{name}@{pid}"
-
-# --- live alerts: conditions seen while a session runs (docs/live.md) ---------------------------
-# Each alert is one short span with one event; the event carries the agent and the figures.
-SPAN_ALERT = "swarm_alert"
-EVENT_ALERT = "swarm.alert"
-ALERT_CONDITION = "swarm.alert.condition"  # one of AlertCondition
-ALERT_VALUE = "swarm.alert.value"  # the figure that crossed the line (double)
-ALERT_THRESHOLD = "swarm.alert.threshold"  # the line it crossed (double)
-ALERT_UNIT = "swarm.alert.unit"  # unit of value and threshold, e.g. "1", "By/s"
-ALERT_SERIES = "swarm.alert.series"  # leak alerts: rss | fds | threads
-ALERT_MESSAGE = "swarm.alert.message"  # the line printed on stderr
-
-
-class AlertCondition(StrEnum):
-    """What an alert is about."""
-
-    SYSTEM_MEMORY = "system_memory"  # host memory in use over the line
-    FD_LIMIT = "fd_limit"  # a process's FDs over a share of its own RLIMIT_NOFILE
-    LEAK = "leak"  # a significant upward trend in a process's RSS, FDs or threads
-    HUNG = "hung"  # a worker blocked reading a pipe/socket nobody closes
-    ORPHAN = "orphan"  # a session process reparented away from its parent while running
-    DUPLICATE_DAEMON = "duplicate_daemon"  # two long-lived live processes of one name
-
-
-ENV_ON_ALERT = "SWARMSCOPE_ON_ALERT"  # shell command run with each alert as JSON on stdin
-ENV_ALERTS = "SWARMSCOPE_ALERTS"  # TOML file overriding the alert thresholds of alerts.toml
-ALERTS_FILE = "alerts.toml"  # the default alert thresholds, shipped in the swarmscope package
 
 # --- live alerts: conditions seen while a session runs (docs/live.md) ---------------------------
 # Each alert is one short span with one event; the event carries the agent and the figures.
