@@ -92,6 +92,9 @@ _AWAKE = "awake"  # a preloaded process caught between two of the preload's wake
 # CPU a preloaded process may gain beyond its budget over a whole wait: one garbage
 # collection or a late export on a loaded machine (the preload's exports cost ~1 ms each).
 _CPU_ALLOWANCE_NS = 20_000_000
+# What one of the preload's exports costs, twice over (measured ~1.5 ms): added to the budget
+# once per export interval, since a shorter interval costs more (0.1 s: ~2.5 % of a core).
+_EXPORT_CPU_S = 0.003
 _RETRIES, _RETRY_PAUSE_S = 3, 0.002
 
 
@@ -196,16 +199,18 @@ class HungDetector:
         if wait is None:
             return None
         cpu = procfs.read_cpu_ns(stat.pid)
-        if last is None or last.wait != wait or not self._within_budget(last, cpu, now):
+        budget = self.node_cpu + _EXPORT_CPU_S / max(status.interval_s, 0.05)
+        if last is None or last.wait != wait or not _within(last, cpu, now, budget):
             last = self._idle[stat.key] = _Idle(wait, cpu, None, now)
         last.seen = True
         return last
 
-    def _within_budget(self, last: _Idle, cpu: int | None, now: float) -> bool:
-        if cpu is None or last.cpu is None:
-            return False
-        budget = self.node_cpu * (now - last.since) * 1e9 + _CPU_ALLOWANCE_NS
-        return cpu - last.cpu <= budget
+
+def _within(last: _Idle, cpu: int | None, now: float, share: float) -> bool:
+    """Whether the CPU time gained since the wait began stays within ``share`` of a core."""
+    if cpu is None or last.cpu is None:
+        return False
+    return cpu - last.cpu <= share * (now - last.since) * 1e9 + _CPU_ALLOWANCE_NS
 
 
 def _current_wait(pid: int) -> tuple[Any, ...] | None:
