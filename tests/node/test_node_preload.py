@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,10 @@ from pathlib import Path
 
 import pytest
 from node_runs import (
+    FAST_INTERVAL,
+    NODE,
     PRELOAD,
+    PROGRAMS,
     file_by_agent,
     heap_used_totals,
     metric_files,
@@ -285,3 +289,85 @@ def test_node_versions_older_than_16_14_are_skipped(
     )
     assert done.returncode == 0 and done.stderr == b""
     assert bool(metric_files(data_dir)) is records
+
+
+# --- the live status the watcher reads (docs/node.md, "The live status") ----------------------
+
+
+def _start_waiting(mode: str = "", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``stdin_wait.js`` with the preload, its stdin a pipe this test holds open."""
+    command = [NODE or "node", "--require", str(PRELOAD), str(PROGRAMS / "stdin_wait.js"), mode]
+    full_env = {**os.environ, c.ENV_SAMPLE_INTERVAL: FAST_INTERVAL, **(env or {})}
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=full_env,
+    )  # fmt: skip
+
+
+def _finish(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    out, err = process.communicate(timeout=20)  # closes its stdin: the program's end
+    assert process.returncode == 0, err
+    return out, err
+
+
+def _status_when(path: Path, ready, timeout: float = 10) -> dict:
+    """The status at ``path`` once ``ready(status)`` holds (it is rewritten every interval)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = json.loads(path.read_text())  # never half-written: it is renamed into place
+        except FileNotFoundError:
+            status = None
+        if status is not None and ready(status):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"no such status at {path}")
+
+
+@pytest.mark.parametrize(
+    ("mode", "resources"), [("", ["PipeWrap"]), ("timer", ["PipeWrap", "Timeout"])]
+)
+def test_the_live_status_lists_the_programs_own_resources_and_not_the_preloads(
+    data_dir: Path, mode: str, resources: list[str]
+) -> None:
+    from swarmscope.analyzer.ingest_files import discover
+
+    process = _start_waiting(mode)
+    path = data_dir / "watch" / "node" / f"{process.pid}.status"
+    try:
+        assert process.stdin is not None
+        process.stdin.write(b"hello\n")
+        process.stdin.flush()
+        status = _status_when(
+            path, lambda s: s["bytes_read"].get("0") == 6 and s["elu"] is not None
+        )
+        # the preload's own timers are unref'd, so absent; stdin is a PipeWrap, a timer a Timeout
+        assert sorted(status["resources"]) == resources
+        assert status["pid"] == process.pid and status["interval_s"] == float(FAST_INTERVAL)
+        assert abs(status["time"] - time.time()) < 5 and 0 <= status["elu"] < 1
+        assert int(status["start_ns"]) / 1e9 <= status["time"]
+        assert not any(p.suffix == ".status" for p in discover([data_dir], []))  # not telemetry
+    finally:
+        out, err = _finish(process)
+    assert out == b"stdin closed\n" and err == b""
+    assert not path.exists()  # removed at exit
+    assert metric_files(data_dir)
+
+
+@pytest.mark.parametrize("blocked", ["data dir", "status folder"])
+def test_a_status_that_cannot_be_written_costs_at_most_one_stderr_line(
+    data_dir: Path, blocked: str
+) -> None:
+    data_dir.mkdir(parents=True)
+    blocker = data_dir / ("a-file" if blocked == "data dir" else "watch")
+    blocker.write_text("not a directory\n")  # mkdir below a file fails even for root
+    env = {c.ENV_DATA_DIR: str(blocker / "data")} if blocked == "data dir" else None
+    process = _start_waiting(env=env)
+    time.sleep(5 * float(FAST_INTERVAL))  # several exports, each with its status
+    out, err = _finish(process)
+    assert out == b"stdin closed\n"
+    lines = err.decode().splitlines()
+    if blocked == "data dir":  # the metrics' one line, nothing more for the status
+        assert len(lines) <= 1 and all(line.startswith("swarmscope: ") for line in lines), lines
+    else:  # the metrics are written; the status is given up silently
+        assert lines == [] and metric_files(data_dir)

@@ -4,9 +4,10 @@ orchestrator that never closes its stdin, versus Node workers that wait politely
 stdin open: on an HTTP answer, on a timer, on lines fed to them.
 
 Node.js waits in ``epoll_wait``, not in ``read``: these are the event-loop side of the rule.
-The runtime-metrics preload is off here (``SWARMSCOPE_NODE_PRELOAD=0``): its own timers put a
-timeout on every Node process's epoll wait, and a process with a timer pending is never judged
-(docs/watcher.md, "Hung workers")."""
+The runtime-metrics preload is on, as ``swarmscope run`` has it by default: its own timers put
+a timeout on every epoll wait and wake the process, and its live status says which resources
+are the program's own (docs/watcher.md, "Hung workers"). One test runs the hung worker with the
+preload off (``SWARMSCOPE_NODE_PRELOAD=0``), the rule's other path."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ CLAUDE = Path(__file__).parents[2] / "claude_flow" / "bin" / "claude"
 HUNG_AFTER = 1.0
 # each worker waits this long with its stdin open: well past the threshold
 HOLD_S = 3.5
-ENV = {c.ENV_HUNG_AFTER: str(HUNG_AFTER), "SWARMSCOPE_NODE_PRELOAD": "0"}
+ENV = {c.ENV_HUNG_AFTER: str(HUNG_AFTER)}  # the preload on: the default
+NO_PRELOAD = {c.ENV_NODE_PRELOAD: "0"}
 ORCHESTRATORS = {
     # Node.js passes stdio 'pipe' as a Unix socketpair; Python's subprocess.PIPE is a pipe
     "node": ("socket", lambda hold, feed=0: ["node", str(PROGRAMS / "orchestrator.js"),
@@ -52,6 +54,11 @@ def _hung(data_dir: Path) -> list[dict]:
     return audit_events(load_spans(data_dir), c.EVENT_HUNG)
 
 
+def _preloaded(data_dir: Path, pid: int) -> bool:
+    """Whether the preload recorded ``pid``'s runtime metrics (so it ran in it)."""
+    return any(f".{pid}." in path.name for path in (data_dir / "sdk").glob("metrics.*.jsonl"))
+
+
 def _parent_of(data_dir: Path, pid: int) -> tuple[int, str]:
     """The pid and name of ``pid``'s parent, from their create_agent spans."""
     created = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
@@ -59,11 +66,18 @@ def _parent_of(data_dir: Path, pid: int) -> tuple[int, str]:
     return parent, next(s.attrs[c.GEN_AI_AGENT_NAME] for s in created if s.pid == parent)
 
 
-@pytest.mark.parametrize("orchestrator", ["node", "python"])
+@pytest.mark.parametrize(
+    ("orchestrator", "env"),
+    [("node", {}), ("python", {}), ("node", NO_PRELOAD)],
+    ids=["node", "python", "node-without-preload"],
+)
 def test_claude_print_on_an_open_stdin_is_hung(
-    tmp_path: Path, data_dir: Path, orchestrator: str
+    tmp_path: Path, data_dir: Path, orchestrator: str, env: dict[str, str]
 ) -> None:
-    result, worker = _orchestrate(tmp_path, orchestrator, [str(CLAUDE), "--print", "x"], HOLD_S)
+    result, worker = _orchestrate(
+        tmp_path, orchestrator, [str(CLAUDE), "--print", "x"], HOLD_S, env=env
+    )
+    assert _preloaded(data_dir, worker) == (not env)  # each path of the rule, as meant
     (hung,) = _hung(data_dir)
     holder, holder_name = _parent_of(data_dir, worker)
     assert hung[c.PROCESS_PID] == worker
@@ -124,10 +138,11 @@ def test_worker_waiting_on_an_http_answer_is_not_hung(
     assert not _hung(data_dir) and "hung" not in result.stderr
 
 
-def test_worker_polling_a_timer_is_not_hung(tmp_path: Path, data_dir: Path) -> None:
-    # polls every 1.5 s, longer than the threshold: between polls it gains no CPU and reads
-    # nothing, so only the timer pending on its epoll wait tells it from a hung worker
-    poll_ms = str(int(HUNG_AFTER * 1500))
+@pytest.mark.parametrize("poll_s", [0.2, HUNG_AFTER * 1.5])
+def test_worker_polling_a_timer_is_not_hung(tmp_path: Path, data_dir: Path, poll_s: float) -> None:
+    # between polls it gains no CPU and reads nothing; the slower one polls less often than
+    # the threshold, so only its timer (a Timeout in the preload's status) tells it apart
+    poll_ms = str(int(poll_s * 1000))
     result, _worker = _orchestrate(
         tmp_path, "node", ["node", str(PROGRAMS / "worker.js"), "poll", poll_ms], HOLD_S
     )
@@ -145,7 +160,8 @@ def test_worker_fed_a_line_every_second_is_not_hung(tmp_path: Path, data_dir: Pa
 
 
 def test_hung_claude_print_in_the_json_report(tmp_path: Path, data_dir: Path) -> None:
-    """End to end: ``swarmscope run``, then ``swarmscope report --format json``."""
+    """End to end: ``swarmscope run`` with its default settings (the preload on) but a short
+    threshold, then ``swarmscope report --format json``."""
     _result, worker = _orchestrate(tmp_path, "node", [str(CLAUDE), "--print", "x"], HOLD_S)
     out = tmp_path / "report.json"
     report = subprocess.run(
