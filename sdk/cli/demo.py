@@ -43,18 +43,21 @@ def run_demo(
     agents: int = DEFAULT_AGENTS,
     duration: float = DEFAULT_DURATION_S,
     sample_interval: float | None = None,
+    finish_tasks: bool = False,
 ) -> Path:
     """Run the mesh swarm with the embedded file exporter into ``data_dir``; return the dir.
 
     The swarm runs in this process (the orchestrator) plus one process per agent; telemetry of
     an earlier ``swarmscope.init()`` in this process is shut down first so the demo gets its
-    own session.
+    own session. ``finish_tasks`` waits until every agent ran all its tasks before the
+    terminate, so the workload is the same on a busy machine.
     """
-    return run_swarm_details(data_dir, agents, duration, sample_interval).data_dir
+    return run_swarm_details(data_dir, agents, duration, sample_interval, finish_tasks).data_dir
 
 
 def run_swarm_details(
-    data_dir: Path, agents: int, duration: float, sample_interval: float | None = None
+    data_dir: Path, agents: int, duration: float, sample_interval: float | None = None,
+    finish_tasks: bool = False,
 ) -> Any:
     """Like :func:`run_demo` but returns the example's ``SwarmRun`` (agents, endings, files)."""
     from swarmscope.settings import check_writable_dir
@@ -71,7 +74,8 @@ def run_swarm_details(
     example = _load_example()
     tasks = 4 if duration >= 8 else 2
     return example.run_swarm(
-        agents=agents, duration=duration, tasks=tasks, sample_interval=sample_interval
+        agents=agents, duration=duration, tasks=tasks, sample_interval=sample_interval,
+        finish_tasks=finish_tasks,
     )
 
 

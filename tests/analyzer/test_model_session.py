@@ -24,7 +24,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     saved = dict(os.environ)
     try:
-        run_demo(data_dir, agents=5, duration=2.5, sample_interval=0.25)
+        run_demo(data_dir, agents=5, duration=2.5, sample_interval=0.25, finish_tasks=True)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -321,7 +321,8 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Pat
     root = tmp_path_factory.mktemp("demo")
     data_dir = root / "data"
     code = ("import sys; from pathlib import Path; from swarmscope.cli.demo import run_demo; "
-            "run_demo(Path(sys.argv[1]), agents=3, duration=4.0, sample_interval=0.25)")
+            "run_demo(Path(sys.argv[1]), agents=3, duration=4.0, sample_interval=0.25, "
+            "finish_tasks=True)")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SWARMSCOPE_"))}
     done = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True,
                           text=True, env=env, timeout=120)

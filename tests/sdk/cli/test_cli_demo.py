@@ -13,7 +13,8 @@ from swarmscope.cli.demo import run_demo
 
 
 def test_run_demo_records_a_whole_mesh_session(tmp_path: Path) -> None:
-    data_dir = run_demo(tmp_path / "demo-data", agents=3, duration=2.5, sample_interval=0.25)
+    data_dir = run_demo(tmp_path / "demo-data", agents=3, duration=2.5, sample_interval=0.25,
+                        finish_tasks=True)
     assert data_dir == (tmp_path / "demo-data").absolute()
     found = load_spans(data_dir)
 
