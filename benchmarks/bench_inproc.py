@@ -121,6 +121,10 @@ class Variant:
         return statistics.median(self.times)
 
 
+def paired(variant: Variant, base: Variant) -> float:
+    return statistics.median(v / b for v, b in zip(variant.times, base.times, strict=True))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="runs per agent per round")
@@ -141,22 +145,24 @@ def main() -> int:
     for _ in range(args.rounds):
         for variant in (bare, attributed, traced, exact):
             variant.run(agents, args.runs)
-    ratio = attributed.median / bare.median
-    exact_ratio = exact.median / bare.median
-    added = attributed.median - bare.median
+    # each round's ratio to the bare run next to it: pairs see the same machine load
+    ratio = paired(attributed, bare)
+    exact_ratio = paired(exact, bare)
+    added = (ratio - 1.0) * bare.median
     lines = [
         HEADING, "",
         f"`benchmarks/bench_inproc.py` (measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"Python {sys.version.split()[0]}, {args.rounds} alternating rounds of 3 concurrent "
         f"pydantic-ai TestModel agents x {args.runs} runs, one tool call per run, on 2 cores "
-        "shared with other work). CPU per agent run, median of rounds.", "",
+        "shared with other work). CPU per agent run, median of rounds; ratios are medians of "
+        "each round's ratio to the bare round beside it.", "",
         "| variant | CPU per run | ratio to bare |",
         "|---|---:|---:|",
         f"| bare (framework spans, batch processor) | {bare.median * 1e3:.2f} ms | 1.00 |",
         f"| attributed (default: CPU per step, cheap memory counters) | "
         f"{attributed.median * 1e3:.2f} ms | {ratio:.3f} |",
         f"| tracemalloc on, no attribution (for reference) | {traced.median * 1e3:.2f} ms | "
-        f"{traced.median / bare.median:.3f} |",
+        f"{paired(traced, bare):.3f} |",
         f"| tracemalloc mode (`SWARMSCOPE_TRACEMALLOC=1`) | {exact.median * 1e3:.2f} ms | "
         f"{exact_ratio:.3f} |", "",
         f"A run has 1 invoke_agent span and {steps_per_run:.0f} task steps: attribution adds "

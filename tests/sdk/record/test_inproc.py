@@ -263,3 +263,24 @@ def test_uninstrument_restores_create_task_and_makes_the_processor_inert(rig: Ri
     with rig.invoke("after"):
         pass
     assert c.AGENT_INSTANCE_ID not in rig.runs()[-1].attributes
+
+
+def test_switch_on_joins_the_programs_own_provider_and_switch_off_undoes_it() -> None:
+    from swarmscope.record import inproc_setup
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    assert inproc_setup.active() is None
+    attribution = inproc_setup.switch_on(tracer_provider=provider)
+    try:
+        assert attribution is not None and inproc_setup.active() is attribution
+        with provider.get_tracer("app").start_as_current_span(
+                "invoke_agent mine", attributes={c.GEN_AI_OPERATION_NAME: "invoke_agent",
+                                                 c.GEN_AI_AGENT_NAME: "mine"}):
+            burn(0.005)
+    finally:
+        inproc_setup.switch_off()
+    assert inproc_setup.active() is None
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes[c.AGENT_INSTANCE_ID] == c.inproc_agent_id("mine", attribution.ledger.pid)
