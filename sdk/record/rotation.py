@@ -78,25 +78,22 @@ class RotatingFile:
             self._file.close()
 
 
-class RotatingSpanExporter(FileSpanExporter):
-    """The official file exporter on a :class:`RotatingFile`, closed at shutdown."""
+class _ClosesItsStream:
+    """Mixed into an official file exporter: it writes to a :class:`RotatingFile` and closes
+    that file at shutdown (the exporter leaves a stream it was given open)."""
 
     def __init__(self, stream: RotatingFile) -> None:
-        super().__init__(stream=stream)  # type: ignore[arg-type]
+        super().__init__(stream=stream)  # type: ignore[call-arg]
         self.stream = stream
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        super().shutdown(timeout_millis, **kwargs)
+        super().shutdown(timeout_millis, **kwargs)  # type: ignore[misc]
         self.stream.close()
 
 
-class RotatingMetricExporter(FileMetricExporter):
-    """The metric twin of :class:`RotatingSpanExporter`."""
+class RotatingSpanExporter(_ClosesItsStream, FileSpanExporter):
+    """The official span file exporter on a :class:`RotatingFile`."""
 
-    def __init__(self, stream: RotatingFile) -> None:
-        super().__init__(stream=stream)  # type: ignore[arg-type]
-        self.stream = stream
 
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        super().shutdown(timeout_millis, **kwargs)
-        self.stream.close()
+class RotatingMetricExporter(_ClosesItsStream, FileMetricExporter):
+    """The official metric file exporter on a :class:`RotatingFile`."""
