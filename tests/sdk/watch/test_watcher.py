@@ -212,20 +212,29 @@ def test_sigint_reaches_the_program_and_files_are_flushed(tmp_path: Path, data_d
 
 
 def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> None:
-    target = subprocess.Popen(["sh", "-c", "sleep 0.6; sleep 0.2; exit 0"])
+    go = tmp_path / "go"
+    # The shell waits for the test's go (not a fixed time): the watcher may take seconds to
+    # start on a busy machine, and the sleep must start while it is attached.
+    script = f'while [ ! -e "{go}" ]; do sleep 0.05; done; sleep 0.2; exit 0'
+    target = subprocess.Popen(["sh", "-c", script])
+    attach = subprocess.Popen(
+        [str(SWARMSCOPE), "attach", "--interval", "0.2", str(target.pid)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
     try:
-        result = subprocess.run(
-            [str(SWARMSCOPE), "attach", "--interval", "0.2", str(target.pid)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        deadline = time.monotonic() + 60
+        while not list((data_dir / "watch").glob("*.owner")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the watcher writes its owner file as it attaches
+        go.touch()
+        _out, err = attach.communicate(timeout=60)
     finally:
-        target.wait()
-    assert result.returncode == 0, result.stderr
+        target.wait(timeout=60)
+        if attach.poll() is None:
+            attach.kill()
+    assert attach.returncode == 0, err
     created = by_operation(load_spans(data_dir), c.Operation.CREATE_AGENT)
     names = [s.attrs[c.GEN_AI_AGENT_NAME] for s in created]
-    # the sh already running, and at least the sleep started while attached
+    # the sh already running, and the sleep it started while attached
     assert names[0] == "sh -c" and "sleep" in names[1:]
     assert all(s.parent_id == created[0].span_id for s in created[1:])
 
