@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from swarmscope import conventions as c
 
@@ -154,14 +156,29 @@ def inherited_agent() -> tuple[str | None, str | None]:
     return agent_id, _env(c.ENV_AGENT_NAME) or agent_id
 
 
-def _positive_float(value: object, setting: str) -> float:
+def _number(value: object, setting: str, expected: str, ok: Callable[[float], bool],
+            rule: str, parse: Callable[[Any], float] = float) -> Any:
+    """``value`` parsed by ``parse`` and checked by ``ok``; a ConfigError naming ``setting``
+    says what was ``expected`` (unparsable) or the ``rule`` it broke (out of bounds)."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = parse(value)
     except (TypeError, ValueError):
-        raise ConfigError(setting, f"expected a number of seconds, got {value!r}") from None
-    if not number > 0:
-        raise ConfigError(setting, f"must be greater than 0 seconds, got {value!r}")
+        raise ConfigError(setting, f"expected {expected}, got {value!r}") from None
+    if not ok(number):  # NaN fails every bound
+        raise ConfigError(setting, f"must {rule}, got {value!r}")
     return number
+
+
+def _env_number(name: str, default: float, expected: str, ok: Callable[[float], bool],
+                rule: str) -> float:
+    """The number environment variable ``name`` sets (see ``_number``), or ``default``."""
+    raw = _env(name)
+    return default if raw is None else _number(raw, name, expected, ok, rule)
+
+
+def _positive_float(value: object, setting: str) -> float:
+    return _number(value, setting, "a number of seconds", lambda n: n > 0,
+                   "be greater than 0 seconds")
 
 
 def _exporter(exporter: str | None, endpoint: str | None) -> str:
@@ -205,13 +222,8 @@ def check_writable_dir(path: Path, setting: str) -> Path:
 def _max_agents(value: int | str | None) -> int | None:
     if value is None:
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError("max_agents", f"expected a whole number, got {value!r}") from None
-    if number < 0:
-        raise ConfigError("max_agents", f"must not be negative, got {value!r}")
-    return number
+    return _number(value, "max_agents", "a whole number", lambda n: n >= 0,
+                   "not be negative", parse=int)
 
 
 def resolve(
@@ -318,17 +330,11 @@ def collector_overrides() -> dict[str, object]:
 
 
 def _seconds(name: str, default: float, *, allow_zero: bool) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
-    if number < 0 or (number == 0 and not allow_zero) or number != number:
-        bound = "0 or more" if allow_zero else "greater than 0"
-        raise ConfigError(name, f"must be {bound} seconds, got {raw!r}")
-    return number
+    if allow_zero:
+        return _env_number(name, default, "a number of seconds", lambda n: n >= 0,
+                           "be 0 or more seconds")
+    return _env_number(name, default, "a number of seconds", lambda n: n > 0,
+                       "be greater than 0 seconds")
 
 
 def hung_after() -> float:
@@ -347,16 +353,8 @@ def hung_node_cpu() -> float:
     """``SWARMSCOPE_HUNG_NODE_CPU``: the share of one core (0 to 1, default 0.02) a Node.js
     process running swarmscope's preload may gain while it waits and still count as idle for
     the hung-worker rule: the preload's own timers wake it (docs/watcher.md)."""
-    raw = _env(ENV_HUNG_NODE_CPU)
-    if raw is None:
-        return DEFAULT_HUNG_NODE_CPU
-    try:
-        share = float(raw)
-    except ValueError:
-        raise ConfigError(ENV_HUNG_NODE_CPU, f"expected a share of a core, got {raw!r}") from None
-    if not 0 <= share <= 1:
-        raise ConfigError(ENV_HUNG_NODE_CPU, f"must be between 0 and 1, got {raw!r}")
-    return share
+    return _env_number(ENV_HUNG_NODE_CPU, DEFAULT_HUNG_NODE_CPU, "a share of a core",
+                       lambda n: 0 <= n <= 1, "be between 0 and 1")
 
 
 def zombie_grace() -> float:
@@ -401,16 +399,9 @@ DEFAULT_ROTATE_HOURS = 6.0
 
 
 def _limit(name: str, default: float, unit: str) -> float:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ConfigError(name, f"expected a number of {unit}, got {raw!r}") from None
-    if not number >= 0 or number == float("inf"):
-        raise ConfigError(name, f"must be 0 (never) or a positive number of {unit}, got {raw!r}")
-    return number
+    return _env_number(name, default, f"a number of {unit}",
+                       lambda n: 0 <= n < float("inf"),
+                       f"be 0 (never) or a positive number of {unit}")
 
 
 def rotation_limits() -> tuple[int, float]:
