@@ -17,7 +17,6 @@ task step.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -27,7 +26,7 @@ from datetime import UTC, datetime
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from pydantic_ai import Agent
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.test import TestModel
@@ -126,11 +125,8 @@ def paired(variant: Variant, base: Variant) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30, help="runs per agent per round")
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
-    args = parser.parse_args()
+    args = arguments(__doc__, helps={"runs": "runs per agent per round"}, runs=30,
+                             rounds=9)
     agents = make_agents()
     bare, attributed, exact = Variant("bare", None), Variant("attributed", False), \
         Variant("tracemalloc", True)

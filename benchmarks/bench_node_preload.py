@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from swarmscope import conventions as c
 
 HEADING = "## Node.js preload"
@@ -116,12 +116,7 @@ def _idle_share(node: str, seconds: float, rounds: int, env: dict[str, str], wor
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--idle-s", type=float, default=10.0)
-    parser.add_argument("--idle-rounds", type=int, default=3)
-    parser.add_argument("--no-doc", action="store_true", help="print only")
-    args = parser.parse_args()
+    args = arguments(__doc__, runs=100, idle_s=10.0, idle_rounds=3)
     node = shutil.which("node")
     if node is None:
         print("node is not installed", file=sys.stderr)
@@ -144,7 +139,7 @@ def main() -> int:
         print("idle", idle, flush=True)
     section = _section(rows, idle, args, version)
     print(section)
-    if not args.no_doc:
+    if not args.no_docs:
         replace_section(HEADING, section)
     return 0
 

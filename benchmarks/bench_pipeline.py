@@ -15,7 +15,6 @@ Writes the figures to docs/performance.md under "## Collector pipeline".
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import socket
@@ -32,7 +31,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from swarmscope import conventions as conv
 from swarmscope.collector.distribution import COLLECTOR_VERSION, build
 from swarmscope.collector.runner import CollectorSettings, RunningCollector, start
@@ -272,11 +271,7 @@ def collector_loss_sentence(counters: dict[str, float]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--step-seconds", type=float, default=3.0)
-    parser.add_argument("--flat-out-spans", type=int, default=50_000)
-    parser.add_argument("--no-docs", action="store_true", help="print only")
-    args = parser.parse_args()
+    args = arguments(__doc__, step_seconds=3.0, flat_out_spans=50_000)
     build(progress=lambda message: print(message, file=sys.stderr))
     results = run(args.step_seconds, args.flat_out_spans)
     text = section(results, args.step_seconds)

@@ -12,7 +12,6 @@ reports".
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from swarmscope import conventions as C
 
 NS = 1_000_000_000
@@ -280,10 +279,7 @@ def write_docs(r: dict[str, float]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--no-docs", action="store_true", help="do not update docs")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, argv, sessions=1000)
     r = run(args.sessions)
     for k, v in r.items():
         print(f"{k:>16}: {v:,.3f}" if isinstance(v, float) else f"{k:>16}: {v:,}")

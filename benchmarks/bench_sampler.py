@@ -14,7 +14,6 @@ Writes the figures to docs/performance.md under "## Resource sampler".
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
@@ -29,7 +28,7 @@ import psutil
 from opentelemetry.exporter.otlp.json.file import FileMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from swarmscope import procfs
 from swarmscope.monitor.sampler import ResourceMonitor
 
@@ -124,12 +123,7 @@ def cpu_share(children: list[subprocess.Popen], seconds: float) -> dict[str, flo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=60)
-    parser.add_argument("--no-docs", action="store_true", help="print only")
-    args = parser.parse_args()
+    args = arguments(__doc__, processes=100, seconds=20.0, rounds=60)
 
     children = spawn(args.processes)
     try:

@@ -26,7 +26,7 @@ from opentelemetry.exporter.otlp.json.file import FileSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
-from perfdoc import replace_section
+from perfdoc import arguments, replace_section
 from swarmscope import conventions as c
 
 GOAL = 1.2
@@ -40,11 +40,8 @@ def _time_per_span(body, spans: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=2000, help="spans per round")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md")
-    args = parser.parse_args()
+    args = arguments(__doc__, helps={"spans": "spans per round"}, spans=2000,
+                             rounds=15)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-spans-"))
     tel = swarmscope.init(data_dir=workdir / "swarmscope", monitor=False, exporter="file")
@@ -56,6 +53,12 @@ def main() -> int:
     bare_tracer = bare_provider.get_tracer(c.SCOPE_NAME)
     parent = trace.set_span_in_context(trace.NonRecordingSpan(agent.span_context))
     bare_name = c.span_name(c.Operation.INVOKE_AGENT, agent.name)
+    bare_attributes = {  # what swarmscope writes on a task span
+        c.GEN_AI_OPERATION_NAME: str(c.Operation.INVOKE_AGENT),
+        c.GEN_AI_AGENT_ID: agent.id,
+        c.GEN_AI_AGENT_NAME: agent.name,
+        c.TASK_NAME: "step",
+    }
 
     def via_swarmscope(n: int) -> None:
         for _ in range(n):
@@ -68,12 +71,7 @@ def main() -> int:
                 bare_name,
                 context=parent,
                 kind=SpanKind.INTERNAL,
-                attributes={
-                    c.GEN_AI_OPERATION_NAME: str(c.Operation.INVOKE_AGENT),
-                    c.GEN_AI_AGENT_ID: agent.id,
-                    c.GEN_AI_AGENT_NAME: agent.name,
-                    c.TASK_NAME: "step",
-                },
+                attributes=bare_attributes,
             ):
                 pass
 
@@ -84,12 +82,7 @@ def main() -> int:
                 bare_name,
                 context=parent,
                 kind=SpanKind.INTERNAL,
-                attributes={
-                    c.GEN_AI_OPERATION_NAME: str(c.Operation.INVOKE_AGENT),
-                    c.GEN_AI_AGENT_ID: agent.id,
-                    c.GEN_AI_AGENT_NAME: agent.name,
-                    c.TASK_NAME: "step",
-                },
+                attributes=bare_attributes,
             ).end()
 
     # Warm up both paths, then alternate; flush between rounds (untimed) so no queue overflows.

@@ -6,6 +6,7 @@ touches another's figures.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -24,3 +25,17 @@ def replace_section(heading: str, section: str, doc: Path = DOC) -> Path:
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
     return doc
+
+
+def arguments(doc: str, argv: list[str] | None = None, helps: dict[str, str] | None = None,
+              **defaults: int | float) -> argparse.Namespace:
+    """A benchmark's command line: ``--some-name N`` for each ``some_name=default`` (typed as
+    its default, help from ``helps``) and ``--no-docs`` (print only; docs/performance.md is
+    left alone). The description is the first line of ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                            help=(helps or {}).get(name))
+    parser.add_argument("--no-docs", "--no-doc", dest="no_docs", action="store_true",
+                        help="print only: do not write docs/performance.md")
+    return parser.parse_args(argv)
