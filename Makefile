@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv collector browser claude-flow lint bench clean
+.PHONY: demo test venv collector browser claude-flow lint bench soak clean
 
 demo: $(STAMP)
 	$(BIN)/swarmscope demo
@@ -52,6 +52,13 @@ lint: $(STAMP)
 
 bench: $(STAMP) collector
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The full soak (not in CI, not part of test): 20 processes, one leaking, for 10 minutes under
+# swarmscope run at the default interval and alert lines, then the windowed report; prints its
+# figures (docs/performance.md, "Soak").
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python tests/soak/full_soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) swarmscope-data collector/build .pytest_cache
