@@ -48,27 +48,28 @@ class GcMetrics:
         self._bind_to_this_process()
         self._installed = False
 
+        # No descriptions (the JSON encoder repeats them on every metrics line; the meanings are
+        # in docs/conventions.md). Garbage collections run, per generation:
         meter.create_observable_counter(
             GC_COLLECTIONS, [self._observe_collections], unit=UNITS[GC_COLLECTIONS],
-            description="Garbage collections run, per generation",
         )  # fmt: skip
+        # objects the garbage collector freed, per generation
         meter.create_observable_counter(
             GC_COLLECTED_OBJECTS, [self._observe_collected], unit=UNITS[GC_COLLECTED_OBJECTS],
-            description="Objects the garbage collector freed, per generation",
         )  # fmt: skip
+        # objects the garbage collector found but could not free, per generation
         meter.create_observable_counter(
             GC_UNCOLLECTABLE_OBJECTS, [self._observe_uncollectable],
             unit=UNITS[GC_UNCOLLECTABLE_OBJECTS],
-            description="Objects the garbage collector found but could not free, per generation",
         )  # fmt: skip
+        # duration of each garbage collection (the program is paused meanwhile)
         self._pauses = meter.create_histogram(
             GC_PAUSE_DURATION, unit=UNITS[GC_PAUSE_DURATION],
-            description="Duration of each garbage collection (the program is paused meanwhile)",
             explicit_bucket_boundaries_advisory=list(PAUSE_BUCKETS_S),
         )  # fmt: skip
+        # memory blocks currently allocated by the interpreter
         meter.create_observable_gauge(
             HEAP_ALLOCATED_BLOCKS, [self._observe_heap], unit=UNITS[HEAP_ALLOCATED_BLOCKS],
-            description="Memory blocks currently allocated by the interpreter",
         )  # fmt: skip
 
     def _bind_to_this_process(self) -> None:
