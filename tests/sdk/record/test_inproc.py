@@ -154,6 +154,26 @@ def test_the_leak_is_charged_to_the_leaking_agent_only(rig: Rig, mode: str) -> N
     assert abs(tidy_blocks) < 0.1 * leaky  # counted, so threads see less, never someone else's
 
 
+def test_frees_in_many_tiny_steps_are_mostly_counted(rig: Rig) -> None:
+    # the measured limit of the cheap mode's small-step rule (docs/inproc.md): a well-behaved
+    # agent that frees its garbage in 20 tiny steps per run keeps a little on paper
+    async def tidy_slowly() -> None:
+        garbage = [[str(i) * 3 for i in range(1000)] for _ in range(20)]
+        while garbage:
+            garbage.pop()
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(agent_loop(rig, "leaky", 15, leak),
+                             agent_loop(rig, "tidy", 15, tidy_slowly),
+                             agent_loop(rig, "burner", 15, crunch))
+
+    asyncio.run(main())
+    totals = rig.totals()
+    assert totals["leaky"][1] >= 200_000
+    assert abs(totals["tidy"][1]) < 0.2 * totals["leaky"][1]
+
+
 def test_a_run_named_only_as_it_ends_joins_its_agent(rig: Rig) -> None:
     with rig.tracer.start_as_current_span(
             "invoke_agent", attributes={c.GEN_AI_OPERATION_NAME: "invoke_agent"}) as span:
