@@ -169,6 +169,19 @@ def leak_findings(ctx: Context, metric: str, kind: str, label: str, findings: li
     return leaks, tested
 
 
+def leak_figure(values: Values, findings: list[Finding], leaks: list[Leak], tested: int,
+                what: str, series: str) -> None:
+    """The ``leaks`` figure (leaks among the ``tested`` series) and, with none, a good finding
+    that none of the agents' ``series`` series has ``what``; nothing when none was tested."""
+    if not tested:
+        return
+    values["leaks"] = (len(leaks), f"{len(leaks)} of {tested} series")
+    if not leaks:
+        findings.append(Finding(
+            text=f"No {what}: none of {tested} agent {series} series grows with a significant, "
+            "material trend.", severity=Severity.GOOD))
+
+
 def released_share(tl: Timeline, ph: Phases, arr: np.ndarray,
                    kind: str) -> tuple[float, float, float, float] | None:
     """(baseline, peak, post, unreleased share) of a session total, if post was observed."""
@@ -182,3 +195,25 @@ def released_share(tl: Timeline, ph: Phases, arr: np.ndarray,
     rise = peak - base
     unreleased = 0.0 if rise <= 0 else min(max((post - base) / rise, 0.0), 1.0)
     return base, peak, post, unreleased
+
+
+def released_finding(ctx: Context, values: Values, findings: list[Finding], arr: np.ndarray,
+                     kind: str, figure: str, threshold: tuple[str, str], metric: str,
+                     verdict: Verdict, text: Callable[[float, float, float, float], str],
+                     recommendation: str) -> None:
+    """Grade how much of a session total was released after termination.
+
+    ``text(base, peak, post, released)`` words the finding; ``released`` is the share
+    (0..1) of the increase given back. Below ``threshold`` unreleased the finding is good,
+    otherwise a warning with ``verdict`` and ``recommendation``.
+    """
+    rel = released_share(ctx.tl, ctx.ph, arr, kind)
+    if not rel:
+        return
+    base, peak, post, unreleased = rel
+    values[figure] = (unreleased, pct(unreleased))
+    ok = unreleased < ctx.threshold(*threshold)
+    findings.append(Finding(
+        text=text(base, peak, post, 1 - unreleased),
+        severity=Severity.GOOD if ok else Severity.WARNING, metric=metric,
+        kind=None if ok else verdict, recommendation=None if ok else recommendation))

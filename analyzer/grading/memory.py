@@ -12,10 +12,11 @@ from .context import (
     Values,
     agent_series,
     dimension,
+    leak_figure,
     leak_findings,
     mib,
     pct,
-    released_share,
+    released_finding,
 )
 from .inproc import inproc_leak_findings
 
@@ -34,12 +35,7 @@ def grade_memory(ctx: Context) -> DimensionGrade:
     inproc_leaks, inproc_tested = inproc_leak_findings(ctx, findings)  # frameworks' agents
     leaks += inproc_leaks
     heap_tested += inproc_tested
-    if tested + heap_tested:
-        values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + heap_tested} series")
-        if not leaks:
-            findings.append(Finding(
-                text=f"No leak: none of {tested + heap_tested} agent RSS/heap series grows "
-                "with a significant, material trend.", severity=Severity.GOOD))
+    leak_figure(values, findings, leaks, tested + heap_tested, "leak", "RSS/heap")
     _rss_growth(ctx, values)
     _released(ctx, values, findings)
     _system_peak(ctx, values, findings)
@@ -60,19 +56,14 @@ def _rss_growth(ctx: Context, values: Values) -> None:
 
 def _released(ctx: Context, values: Values, findings: list[Finding]) -> None:
     """How much of the session's memory increase was given back after termination."""
-    rel = released_share(ctx.tl, ctx.ph, ctx.tl.session_rss, "rss")
-    if not rel:
-        return
-    base, peak, post, unreleased = rel
-    values["unreleased"] = (unreleased, pct(unreleased))
-    ok = unreleased < ctx.threshold("memory", "unreleased_warning")
-    findings.append(Finding(
-        text=f"Session memory: {mib(base)} at baseline, peak {mib(peak)}, {mib(post)} after "
-        f"termination - {(1 - unreleased) * 100:.0f} % of the increase released.",
-        severity=Severity.GOOD if ok else Severity.WARNING, metric=C.PROCESS_MEMORY_USAGE,
-        kind=None if ok else Verdict.MEMORY_UNRELEASED, recommendation=None if ok else
+    released_finding(
+        ctx, values, findings, ctx.tl.session_rss, "rss", "unreleased",
+        ("memory", "unreleased_warning"), C.PROCESS_MEMORY_USAGE, Verdict.MEMORY_UNRELEASED,
+        lambda base, peak, post, released: f"Session memory: {mib(base)} at baseline, peak "
+        f"{mib(peak)}, {mib(post)} after termination - {released * 100:.0f} % of the "
+        "increase released.",
         "Memory stays high after the agents stopped: check for processes left running "
-        "and for caches the orchestrator keeps per agent."))
+        "and for caches the orchestrator keeps per agent.")
 
 
 def _system_peak(ctx: Context, values: Values, findings: list[Finding]) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 from swarmscope import conventions as C
 
 from ..results import DimensionGrade, DuplicateDaemons, Finding, Severity, Verdict
-from .context import Context, Values, dimension, leak_findings, pct, released_share
+from .context import Context, Values, dimension, leak_figure, leak_findings, released_finding
 from .population import duplicate_daemons
 
 
@@ -19,12 +19,7 @@ def grade_processes(ctx: Context) -> DimensionGrade:
                                       findings, lambda v: f"{v:.2f} threads",
                                       Verdict.PROCESSES_LEAK)
     leaks += t_leaks
-    if tested + t_tested:
-        values["leaks"] = (len(leaks), f"{len(leaks)} of {tested + t_tested} series")
-        if not leaks:
-            findings.append(Finding(
-                text=f"No handle leak: none of {tested + t_tested} agent FD/thread series "
-                "grows with a significant, material trend.", severity=Severity.GOOD))
+    leak_figure(values, findings, leaks, tested + t_tested, "handle leak", "FD/thread")
     _fds_released(ctx, values, findings)
     _peak(ctx, values, C.PROCESS_FD_COUNT, "peak_process_fds")
     _peak(ctx, values, C.PROCESS_THREAD_COUNT, "peak_process_threads")
@@ -56,19 +51,14 @@ def _duplicates(ctx: Context, values: Values, findings: list[Finding]) -> list[D
 
 
 def _fds_released(ctx: Context, values: Values, findings: list[Finding]) -> None:
-    rel = released_share(ctx.tl, ctx.ph, ctx.tl.session_fds, "fds")
-    if not rel:
-        return
-    base, peak, post, unreleased = rel
-    values["fds_unreleased"] = (unreleased, pct(unreleased))
-    ok = unreleased < ctx.threshold("processes", "fds_unreleased_warning")
-    findings.append(Finding(
-        text=f"FDs: {base:.0f} at baseline, peak {peak:.0f}, {post:.0f} after termination - "
-        f"cleanup efficiency {(1 - unreleased) * 100:.0f} %.",
-        severity=Severity.GOOD if ok else Severity.WARNING, metric=C.PROCESS_FD_COUNT,
-        kind=None if ok else Verdict.PROCESSES_FDS_UNRELEASED, recommendation=None if ok else
+    released_finding(
+        ctx, values, findings, ctx.tl.session_fds, "fds", "fds_unreleased",
+        ("processes", "fds_unreleased_warning"), C.PROCESS_FD_COUNT,
+        Verdict.PROCESSES_FDS_UNRELEASED,
+        lambda base, peak, post, released: f"FDs: {base:.0f} at baseline, peak {peak:.0f}, "
+        f"{post:.0f} after termination - cleanup efficiency {released * 100:.0f} %.",
         "File descriptors outlive the agents: close sockets, pipes and files in the "
-        "agents' shutdown path and reap their children."))
+        "agents' shutdown path and reap their children.")
 
 
 def _peak(ctx: Context, values: Values, metric: str, figure: str) -> None:
