@@ -10,6 +10,7 @@ No external resource is referenced: the file works from disk with no network.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from html import escape
 
 from .report_md import TITLES, retained_text
@@ -109,6 +110,14 @@ def _json_for_script(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _table(opening: str, header: tuple[str, ...],
+           rows: Iterable[tuple[str, ...]]) -> list[str]:
+    """An HTML table: ``opening`` tag, the header row, a row per tuple of escaped cells."""
+    return [opening + "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>",
+            *("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows),
+            "</table>"]
+
+
 def _score(score: float | None) -> str:
     return "n/a" if score is None else f"{score:.1f}"
 
@@ -155,20 +164,14 @@ def render_html(g: SessionGrade) -> str:
             parts.append(f"<li class=\"{e(f.severity)}\">{e(f.text)}</li>")
         parts.append("</ul>")
         if d.figures:
-            parts.append("<table><tr><th>Figure</th><th>Value</th><th>Score</th>"
-                         "<th>Weight</th></tr>")
-            for fig in d.figures:
-                parts.append(f"<tr><td>{e(fig.label)}</td><td>{e(fig.display)}</td>"
-                             f"<td>{fig.score:.1f}</td><td>{fig.weight:g}</td></tr>")
-            parts.append("</table>")
+            parts += _table("<table>", ("Figure", "Value", "Score", "Weight"), (
+                (e(fig.label), e(fig.display), f"{fig.score:.1f}", f"{fig.weight:g}")
+                for fig in d.figures))
         if d.hung:
-            parts.append("<table class=\"hung\"><tr><th>Hung PID</th><th>Agent</th>"
-                         "<th>Waiting on</th><th>Idle (s)</th></tr>")
-            for h in d.hung:
-                parts.append(f"<tr><td>{h.pid}</td><td>{e(h.agent_name or h.agent or '')}</td>"
-                             f"<td>{e(h.waiting_on or '')}</td><td>{_n(h.idle_seconds)}</td>"
-                             "</tr>")
-            parts.append("</table>")
+            parts += _table("<table class=\"hung\">", ("Hung PID", "Agent", "Waiting on",
+                                                        "Idle (s)"), (
+                (str(h.pid), e(h.agent_name or h.agent or ""), e(h.waiting_on or ""),
+                 _n(h.idle_seconds)) for h in d.hung))
         if d.not_measured:
             parts.append("<p>Not measured: " + e("; ".join(d.not_measured)) + ".</p>")
 

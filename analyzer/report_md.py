@@ -8,6 +8,7 @@ Every string that came from telemetry is escaped so it cannot inject Markdown or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from .results import AgentSummary, DimensionGrade, HelperGroup, SessionGrade, Severity, TreeNode
@@ -49,6 +50,12 @@ def _when(ns: int | None) -> str:
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
 
 
+def _table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[str]:
+    """A Markdown table: the header, its rule, a line per row of ready-made cells."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def _score(d: DimensionGrade | SessionGrade) -> str:
     return "n/a" if d.score is None else f"{d.score:.1f}"
 
@@ -81,17 +88,13 @@ def render_markdown(g: SessionGrade) -> str:
             mark = f"**{f.severity.upper()}** " if f.severity.flags else ""
             add(f"- {mark}{esc(f.text)}")
         if d.figures:
-            add("\n| Figure | Value | Score | Weight |")
-            add("|---|---|---|---|")
-            for fig in d.figures:
-                add(f"| {_cell(fig.label)} | {esc(fig.display)} | {fig.score:.1f} "
-                    f"| {fig.weight:g} |")
+            out += ["", *_table(("Figure", "Value", "Score", "Weight"), (
+                (_cell(fig.label), esc(fig.display), f"{fig.score:.1f}", f"{fig.weight:g}")
+                for fig in d.figures))]
         if d.hung:
-            add("\n| Hung PID | Agent | Waiting on | Idle |")
-            add("|---|---|---|---|")
-            for h in d.hung:
-                add(f"| {h.pid} | {esc(h.agent_name or h.agent or 'unknown')} "
-                    f"| {esc(h.waiting_on or 'unknown')} | {_secs(h.idle_seconds)} |")
+            out += ["", *_table(("Hung PID", "Agent", "Waiting on", "Idle"), (
+                (str(h.pid), esc(h.agent_name or h.agent or "unknown"),
+                 esc(h.waiting_on or "unknown"), _secs(h.idle_seconds)) for h in d.hung))]
         if d.not_measured:
             add("\nNot measured: " + "; ".join(_cell(x) for x in d.not_measured) + ".")
         add("")
