@@ -95,6 +95,16 @@ def _env_parent_context() -> Context | None:
     return ctx if trace.get_current_span(ctx).get_span_context().is_valid else None
 
 
+def _start_monitor(state: Telemetry) -> None:
+    if state.monitor is None:
+        return
+    try:
+        state.monitor.start()
+    except Exception as error:  # resource figures are a bonus; spans must still flow
+        logger.warning("resource monitor unavailable, no process metrics: %r", error)
+        state.monitor = None
+
+
 def _create_monitor(settings: Settings, meter: Any) -> Any:
     """The resource sampler, when monitoring is wanted."""
     if not settings.monitor:
@@ -107,8 +117,7 @@ def _create_monitor(settings: Settings, meter: Any) -> Any:
     )
     if self_sampled:
         monitor.watch(os.getpid(), agent_id=inherited_agent()[0], descendants=False)
-    monitor.start()
-    return monitor
+    return monitor  # started by init() once this process's telemetry is in place
 
 
 class Telemetry:
@@ -372,6 +381,9 @@ def init(
             monitor=monitor,
         )
         _STATE = Telemetry(settings)
+        # Sample only now: an alert raised by the first round records itself through the
+        # session (telemetry.current()), which a monitor started in the constructor would miss.
+        _start_monitor(_STATE)
         atexit.register(shutdown)
         _install_sigterm_flush()
         _hook_multiprocessing(_STATE)
