@@ -159,6 +159,9 @@ ENV_RECORD_COMMAND_LINES = "SWARMSCOPE_RECORD_COMMAND_LINES"  # 1 to record (red
 # Regex over the command line: which children of a watched program are agents.
 ENV_AGENT_PATTERN = "SWARMSCOPE_AGENT_PATTERN"
 ENV_CONFIG = "SWARMSCOPE_CONFIG"  # grading control points TOML that overrides the defaults
+ENV_HUNG_NODE_CPU = "SWARMSCOPE_HUNG_NODE_CPU"  # share of a core a preloaded Node may gain idle
+ENV_ROTATE_MB = "SWARMSCOPE_ROTATE_MB"  # embedded default: start a new file past this size
+ENV_ROTATE_HOURS = "SWARMSCOPE_ROTATE_HOURS"  # ... or once a file is this old
 ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 ENV_BAGGAGE = "BAGGAGE"

@@ -343,7 +343,6 @@ def hung_after() -> float:
     return _seconds(c.ENV_HUNG_AFTER, c.DEFAULT_HUNG_AFTER_S, allow_zero=False)
 
 
-ENV_HUNG_NODE_CPU = "SWARMSCOPE_HUNG_NODE_CPU"
 # The Node.js preload's own idle cost is ~0.5 % of a core at the default 1 s interval
 # (measured: docs/watcher.md); 2 % leaves room for a loaded machine and a GC.
 DEFAULT_HUNG_NODE_CPU = 0.02
@@ -353,7 +352,7 @@ def hung_node_cpu() -> float:
     """``SWARMSCOPE_HUNG_NODE_CPU``: the share of one core (0 to 1, default 0.02) a Node.js
     process running swarmscope's preload may gain while it waits and still count as idle for
     the hung-worker rule: the preload's own timers wake it (docs/watcher.md)."""
-    return _env_number(ENV_HUNG_NODE_CPU, DEFAULT_HUNG_NODE_CPU, "a share of a core",
+    return _env_number(c.ENV_HUNG_NODE_CPU, DEFAULT_HUNG_NODE_CPU, "a share of a core",
                        lambda n: 0 <= n <= 1, "be between 0 and 1")
 
 
@@ -392,8 +391,6 @@ def tracemalloc_mode() -> bool:
 
 # --- rotation of the embedded default's files (docs/performance.md, "Bounded disk") ------------
 
-ENV_ROTATE_MB = "SWARMSCOPE_ROTATE_MB"
-ENV_ROTATE_HOURS = "SWARMSCOPE_ROTATE_HOURS"
 DEFAULT_ROTATE_MB = 64.0
 DEFAULT_ROTATE_HOURS = 6.0
 
@@ -407,8 +404,8 @@ def _limit(name: str, default: float, unit: str) -> float:
 def rotation_limits() -> tuple[int, float]:
     """``SWARMSCOPE_ROTATE_MB`` (default 64) and ``SWARMSCOPE_ROTATE_HOURS`` (default 6): when
     the sdk starts the next file of a signal, as (bytes, seconds); 0 turns that limit off."""
-    megabytes = _limit(ENV_ROTATE_MB, DEFAULT_ROTATE_MB, "megabytes")
-    hours = _limit(ENV_ROTATE_HOURS, DEFAULT_ROTATE_HOURS, "hours")
+    megabytes = _limit(c.ENV_ROTATE_MB, DEFAULT_ROTATE_MB, "megabytes")
+    hours = _limit(c.ENV_ROTATE_HOURS, DEFAULT_ROTATE_HOURS, "hours")
     return int(megabytes * 1_000_000), hours * 3600.0
 
 
