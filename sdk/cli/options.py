@@ -67,3 +67,29 @@ def require_analyzer() -> None:
     except ImportError as exc:
         fail(f"this command needs the analyzer ({exc.name} is not installed): "
              "pip install 'swarmscope[analyzer]'")
+
+
+def session(directory: Path, prefix: str | None, *, unknown_ok: bool = False) -> str:
+    """The session ``prefix`` names among those recorded in ``directory`` (the latest when
+    None): the exact id, else the one id it begins; a prefix of several fails. With
+    ``unknown_ok`` a name no recorded session has is taken as given (``reap``: processes may
+    carry a session whose telemetry was never written), and the directory may be absent."""
+    from swarmscope.monitor.alerts import printable
+    from swarmscope.watch import owners
+
+    if not unknown_ok and not directory.is_dir():
+        fail(f"no data directory at {directory}")
+    if prefix is None:
+        latest = owners.latest_session(directory)
+        if latest is None:
+            fail(f"no session in {directory} yet; name one")
+        return latest
+    known = owners.known_sessions(directory)
+    matches = sorted(s for s in known if s.startswith(prefix))
+    if prefix in known or (unknown_ok and not matches):
+        return prefix
+    if not matches:
+        fail(f"no session {printable(prefix)!r} in {directory}")
+    if len(matches) > 1:
+        fail(f"session prefix {printable(prefix)!r} is ambiguous: {', '.join(matches)}")
+    return matches[0]

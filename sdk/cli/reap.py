@@ -18,7 +18,6 @@ from typing import Annotated
 import typer
 from swarmscope import conventions as c
 from swarmscope.cli import options
-from swarmscope.watch import owners
 from swarmscope.watch import reap as reaping
 
 DryRunOption = Annotated[
@@ -27,21 +26,6 @@ DryRunOption = Annotated[
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds between SIGTERM and SIGKILL.")
 ]
-
-
-def _session(value: str | None, directory: Path) -> str:
-    known = owners.known_sessions(directory)
-    if value is None:
-        latest = owners.latest_session(directory)
-        if latest is None:
-            options.fail(f"no session found in {directory}; name one")
-        return latest
-    matches = [s for s in known if s.startswith(value)]
-    if value in known or not matches:
-        return value
-    if len(matches) > 1:
-        options.fail(f"session prefix {value!r} is ambiguous: {', '.join(sorted(matches))}")
-    return matches[0]
 
 
 def _record(session_id: str, directory: Path, outcomes: list[reaping.Outcome]) -> None:
@@ -72,7 +56,7 @@ def reap(
     if timeout < 0:
         options.fail("--timeout must be 0 or more seconds")
     directory = options.data_dir(data_dir)
-    session_id = _session(session, directory)
+    session_id = options.session(directory, session, unknown_ok=True)
     targets = reaping.find_targets(session_id)
     why = reaping.running_reason(session_id, directory, targets)
     if why is not None:

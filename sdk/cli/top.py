@@ -224,25 +224,6 @@ def _heap(agent: LiveAgent) -> str:
 # --- the command -----------------------------------------------------------------------------
 
 
-def _session(data_dir: Path, prefix: str | None) -> str:
-    from swarmscope.watch import owners
-
-    if not data_dir.is_dir():
-        options.fail(f"no data directory at {data_dir}")
-    known = owners.known_sessions(data_dir)
-    if prefix is None:
-        latest = owners.latest_session(data_dir)
-        if latest is None:
-            options.fail(f"no session in {data_dir} yet")
-        return latest
-    matches = sorted(s for s in known if s.startswith(prefix))
-    if not matches:
-        options.fail(f"no session {printable(prefix)!r} in {data_dir}")
-    if len(matches) > 1:
-        options.fail(f"session prefix {printable(prefix)!r} is ambiguous: {', '.join(matches)}")
-    return matches[0]
-
-
 def top(
     session: options.SessionArgument = None,
     data_dir: options.DataDirOption = None,
@@ -272,7 +253,7 @@ def top(
         thresholds = alert_config.load()
     except ConfigError as error:
         options.fail(str(error))
-    view = Top(directory, _session(directory, session), thresholds)
+    view = Top(directory, options.session(directory, session), thresholds)
     view.sort = sort
     if fmt == "json":
         view.catch_up()
