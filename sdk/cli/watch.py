@@ -21,7 +21,7 @@ from swarmscope.cli.options import ERROR, DataDirOption, QuietOption, data_dir, 
 from swarmscope.settings import ConfigError
 from swarmscope.watch.leftovers import Leftover
 from swarmscope.watch.reap import DEFAULT_TIMEOUT_S
-from swarmscope.watch.runner import attach_process, run_command
+from swarmscope.watch.runner import WatchOptions, attach_process, run_command
 from swarmscope.watch.watcher import DEFAULT_POLL_INTERVAL_S, WatchReport
 
 NOT_EXECUTABLE = 126  # the shell's "found but cannot execute"
@@ -173,8 +173,9 @@ def run(
     _live_alerts(on_alert)
     try:
         report = run_command(
-            list(command), session_id=session, sample_interval=interval, data_dir=directory,
-            poll_interval=poll, events=events, reap_after=reap, reap_timeout=reap_timeout,
+            list(command), WatchOptions(session_id=session, sample_interval=interval,
+                                        data_dir=directory, poll_interval=poll, events=events),
+            reap_after=reap, reap_timeout=reap_timeout,
         )  # fmt: skip
     except ConfigError as error:
         fail(str(error), ERROR)
@@ -200,10 +201,10 @@ def attach(
     Example: swarmscope attach 4242
     """
     try:
-        report = attach_process(
-            pid, session_id=session, sample_interval=interval,
-            data_dir=data_dir(data_dir_option), poll_interval=poll, events=events,
-        )  # fmt: skip
+        report = attach_process(pid, WatchOptions(
+            session_id=session, sample_interval=interval, data_dir=data_dir(data_dir_option),
+            poll_interval=poll, events=events,
+        ))  # fmt: skip
     except ConfigError as error:
         fail(str(error), ERROR)
     except ProcessLookupError as error:

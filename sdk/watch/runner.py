@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,16 +28,37 @@ if TYPE_CHECKING:
     from swarmscope.record.session import Session
 
 
-def _open_session(
-    session_id: str | None, sample_interval: float | None, data_dir: Path | None, name: str
-) -> Session:
+@dataclass(frozen=True)
+class WatchOptions:
+    """How :func:`run_command` and :func:`attach_process` record: the session to join (None:
+    a new one), the sampling interval and data directory (None: the settings'), how often the
+    watcher polls, how long it lets a tree settle, and whether it uses kernel process events
+    (None: when available)."""
+
+    session_id: str | None = None
+    sample_interval: float | None = None
+    data_dir: Path | None = None
+    poll_interval: float = DEFAULT_POLL_INTERVAL_S
+    settle: float = DEFAULT_SETTLE_S
+    events: bool | None = None
+
+
+def _open(
+    options: WatchOptions, name: str, agent_pattern: re.Pattern[str] | None = None
+) -> tuple[Session, Watcher]:
+    """Open the session's telemetry as service ``name`` and a watcher recording into it."""
     import swarmscope
 
     swarmscope.init(
-        service_name=name, session_id=session_id, sample_interval=sample_interval,
-        data_dir=data_dir,
+        service_name=name, session_id=options.session_id,
+        sample_interval=options.sample_interval, data_dir=options.data_dir,
     )  # fmt: skip
-    return swarmscope.session()
+    session = swarmscope.session()
+    watcher = watcher_for(
+        session, poll_interval=options.poll_interval, settle=options.settle,
+        events=options.events, agent_pattern=agent_pattern,
+    )  # fmt: skip
+    return session, watcher
 
 
 def watcher_for(
@@ -60,13 +82,8 @@ def watcher_for(
 
 def run_command(
     argv: list[str],
+    options: WatchOptions | None = None,
     *,
-    session_id: str | None = None,
-    sample_interval: float | None = None,
-    data_dir: Path | None = None,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-    settle: float = DEFAULT_SETTLE_S,
-    events: bool | None = None,
     reap_after: bool = False,
     reap_timeout: float = reap.DEFAULT_TIMEOUT_S,
 ) -> WatchReport:
@@ -77,10 +94,7 @@ def run_command(
     starts) and :class:`OSError` when ``argv`` cannot be started (after recording that)."""
     pattern = config.agent_pattern()
     config.hung_after(), config.zombie_grace(), config.helper_overrides()  # fail before starting
-    session = _open_session(session_id, sample_interval, data_dir, os.path.basename(argv[0]))
-    watcher = watcher_for(
-        session, poll_interval=poll_interval, settle=settle, events=events, agent_pattern=pattern
-    )
+    session, watcher = _open(options or WatchOptions(), os.path.basename(argv[0]), pattern)
     watcher.forward_signals()
     owner = owners.write_owner(session.telemetry.settings.data_dir, session.id, argv[0])
     try:
@@ -104,24 +118,14 @@ def _reap_own(session: Session, timeout: float) -> list[reap.Outcome]:
     return outcomes
 
 
-def attach_process(
-    pid: int,
-    *,
-    session_id: str | None = None,
-    sample_interval: float | None = None,
-    data_dir: Path | None = None,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
-    settle: float = DEFAULT_SETTLE_S,
-    events: bool | None = None,
-) -> WatchReport:
+def attach_process(pid: int, options: WatchOptions | None = None) -> WatchReport:
     """Follow the running process ``pid`` until it ends (or Ctrl-C), then audit and flush.
 
     Raises :class:`ProcessLookupError` when there is no such process."""
     stat = procfs.read_stat(pid)
     if stat is None:
         raise ProcessLookupError(f"no process with pid {pid}")
-    session = _open_session(session_id, sample_interval, data_dir, stat.comm)
-    watcher = watcher_for(session, poll_interval=poll_interval, settle=settle, events=events)
+    session, watcher = _open(options or WatchOptions(), stat.comm)
     owner = owners.write_owner(session.telemetry.settings.data_dir, session.id, stat.comm)
     # Ctrl-C stops watching; the attached program is not ours to signal
     watcher.attach(pid)
