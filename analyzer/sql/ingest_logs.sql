@@ -1,28 +1,11 @@
 -- The batch's log records into `logs`; records failing otlp_log_problem are left out
 -- (ingest_problems.sql reports them).
 INSERT INTO logs BY NAME
-WITH r AS (
-    SELECT source_file, line_no, generate_subscripts(resourceLogs, 1) AS ridx,
-        unnest(resourceLogs).scopeLogs AS scopes
-    FROM _docs WHERE resourceLogs IS NOT NULL
-),
-sc AS (
-    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
-        res.pid AS resource_pid, unnest(r.scopes) AS sc
-    FROM r JOIN _res res USING (source_file, line_no, ridx)
-    WHERE res.signal = 'logs'
-),
-lr AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
-        sc.scope.name AS scope_name, sc.scope.version AS scope_version,
-        unnest(sc.logRecords) AS l
-    FROM sc
-),
-f AS (
-    SELECT *, otlp_attrs(l.attributes) AS attributes,
-        otlp_ts(l.timeUnixNano) AS t, otlp_ts(l.observedTimeUnixNano) AS observed_ts
-    FROM lr
-    WHERE otlp_log_problem(l) IS NULL
+WITH f AS (
+    SELECT * EXCLUDE (item), item AS l, otlp_attrs(item.attributes) AS attributes,
+        otlp_ts(item.timeUnixNano) AS t, otlp_ts(item.observedTimeUnixNano) AS observed_ts
+    FROM otlp_scope_items('logs', 'resourceLogs', 'scopeLogs', 'logRecords')
+    WHERE otlp_log_problem(item) IS NULL
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
     coalesce(t, observed_ts) AS ts,

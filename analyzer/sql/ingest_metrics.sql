@@ -2,22 +2,9 @@
 -- Metrics of an unknown type and points failing otlp_point_problem are left out
 -- (ingest_problems.sql reports them).
 INSERT INTO metric_points BY NAME
-WITH r AS (
-    SELECT source_file, line_no, generate_subscripts(resourceMetrics, 1) AS ridx,
-        unnest(resourceMetrics).scopeMetrics AS scopes
-    FROM _docs WHERE resourceMetrics IS NOT NULL
-),
-sc AS (
-    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
-        res.pid AS resource_pid, unnest(r.scopes) AS sc
-    FROM r JOIN _res res USING (source_file, line_no, ridx)
-    WHERE res.signal = 'metrics'
-),
-m AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
-        sc.scope.name AS scope_name, sc.scope.version AS scope_version,
-        unnest(sc.metrics) AS m
-    FROM sc
+WITH m AS (
+    SELECT * EXCLUDE (item), item AS m
+    FROM otlp_scope_items('metrics', 'resourceMetrics', 'scopeMetrics', 'metrics')
 ),
 t AS (
     SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,

@@ -41,6 +41,30 @@ SELECT source_file, line_no, signal, ridx, session_id,
     TRY_CAST(attributes['swarm.host.memory_total'] AS BIGINT) AS memory_total
 FROM s;
 
+-- The items of one signal in the batch with their resource (from _res) and scope, which
+-- ingest_spans, ingest_metrics and ingest_logs read: one row per span, metric or log record,
+-- as `item`. `sig` is the signal in _res; `resources`, `scopes` and `items` name the OTLP
+-- lists (the _docs column, its scopes, their items), e.g.
+-- `FROM otlp_scope_items('logs', 'resourceLogs', 'scopeLogs', 'logRecords')`.
+-- Defined here, not in ingest_macros.sql: a table macro needs _docs and _res to exist.
+CREATE OR REPLACE TEMP MACRO otlp_scope_items(sig, resources, scopes, items) AS TABLE
+WITH r AS (
+    SELECT source_file, line_no, generate_subscripts(COLUMNS('^' || resources || '$'), 1)
+            AS ridx,
+        struct_extract(unnest(COLUMNS('^' || resources || '$')), scopes) AS scopes
+    FROM _docs WHERE COLUMNS('^' || resources || '$') IS NOT NULL
+),
+sc AS (
+    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
+        res.pid AS resource_pid, unnest(r.scopes) AS sc
+    FROM r JOIN _res res USING (source_file, line_no, ridx)
+    WHERE res.signal = sig
+)
+SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
+    sc.scope.name AS scope_name, sc.scope.version AS scope_version,
+    unnest(struct_extract(sc, items)) AS item
+FROM sc;
+
 INSERT INTO resources BY NAME
 SELECT resource_id,
     any_value(session_id) AS session_id,

@@ -2,28 +2,12 @@
 -- Spans that fail otlp_span_problem (otlp_span_ok) are left out (ingest_problems.sql
 -- reports them).
 INSERT INTO spans BY NAME
-WITH r AS (
-    SELECT source_file, line_no, generate_subscripts(resourceSpans, 1) AS ridx,
-        unnest(resourceSpans).scopeSpans AS scopes
-    FROM _docs WHERE resourceSpans IS NOT NULL
-),
-sc AS (
-    SELECT res.source_file, res.line_no, res.session_id, res.resource_id, res.service_name,
-        unnest(r.scopes) AS sc
-    FROM r JOIN _res res USING (source_file, line_no, ridx)
-    WHERE res.signal = 'traces'
-),
-sp AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name,
-        sc.scope.name AS scope_name, sc.scope.version AS scope_version,
-        unnest(sc.spans) AS s
-    FROM sc
-),
-f AS (
-    SELECT *, otlp_attrs(s.attributes) AS attributes,
-        otlp_ts(s.startTimeUnixNano) AS start_time, otlp_ts(s.endTimeUnixNano) AS end_time
-    FROM sp
-    WHERE otlp_span_ok(s)
+WITH f AS (
+    SELECT * EXCLUDE (item), item AS s, otlp_attrs(item.attributes) AS attributes,
+        otlp_ts(item.startTimeUnixNano) AS start_time,
+        otlp_ts(item.endTimeUnixNano) AS end_time
+    FROM otlp_scope_items('traces', 'resourceSpans', 'scopeSpans', 'spans')
+    WHERE otlp_span_ok(item)
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,
     otlp_id(s.traceId) AS trace_id,
