@@ -174,6 +174,11 @@ def by_operation(found: list[Span], operation: c.Operation) -> list[Span]:
     return [s for s in found if s.attrs.get(c.GEN_AI_OPERATION_NAME) == operation.value]
 
 
+def span_events(data_dir: Path, event: str) -> list[dict[str, Any]]:
+    """Attributes of every ``event`` on any span in the traces files under ``data_dir``."""
+    return [attrs for s in load_spans(data_dir) for name, attrs in s.events if name == event]
+
+
 def audit_events(found: list[Span], event: str) -> list[dict[str, Any]]:
     """Attributes of every ``event`` (orphan / zombie) on the cleanup audit spans."""
     return [

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from otlp_files import span_events
 from swarmscope import conventions as c
 
 pytestmark = pytest.mark.slow
@@ -128,20 +129,6 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> Soak:
     return result
 
 
-def _alert_events(data_dir: Path) -> list[dict[str, str]]:
-    found = []
-    for path in (data_dir / "sdk").glob("traces*.jsonl"):
-        for line in path.read_text().splitlines():
-            for rs in json.loads(line).get("resourceSpans", []):
-                for ss in rs.get("scopeSpans", []):
-                    for span in ss.get("spans", []):
-                        for event in span.get("events", []):
-                            if event["name"] == c.EVENT_ALERT:
-                                found.append({a["key"]: next(iter(a["value"].values()))
-                                              for a in event["attributes"]})  # fmt: skip
-    return found
-
-
 def test_the_run_completes(soak: Soak) -> None:
     assert soak.status == 0, "\n".join(soak.stderr)
 
@@ -151,7 +138,8 @@ def test_the_live_leak_alert_fires_once_naming_the_leaker(soak: Soak) -> None:
     assert len(leaks) == 1, "\n".join(soak.stderr)  # once per process and condition
     assert f"({LEAKER}) rss grows" in leaks[0]
     assert soak.alert_after_s is not None and soak.alert_after_s < SECONDS
-    events = [e for e in _alert_events(soak.data_dir) if e[c.ALERT_CONDITION] == "leak"]
+    alerts = span_events(soak.data_dir, c.EVENT_ALERT)
+    events = [e for e in alerts if e[c.ALERT_CONDITION] == "leak"]
     assert [e[c.GEN_AI_AGENT_NAME] for e in events] == [LEAKER]
     assert events[0][c.ALERT_SERIES] == "rss" and float(events[0][c.ALERT_VALUE]) > 0
 

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from otlp_files import span_events
 from swarmscope import conventions as c
 
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
@@ -55,21 +56,6 @@ def alert_lines(stderr: str, condition: str) -> list[str]:
             if line.startswith(f"swarmscope: ALERT {condition}:")]  # fmt: skip
 
 
-def recorded(data_dir: Path) -> list[dict[str, object]]:
-    """The swarm.alert events in the session's trace files, as attribute dicts."""
-    found = []
-    for path in (data_dir / "sdk").glob("traces*.jsonl"):
-        for line in path.read_text().splitlines():
-            for rs in json.loads(line).get("resourceSpans", []):
-                for ss in rs.get("scopeSpans", []):
-                    for span in ss.get("spans", []):
-                        for event in span.get("events", []):
-                            if event["name"] == c.EVENT_ALERT:
-                                found.append({a["key"]: next(iter(a["value"].values()))
-                                              for a in event["attributes"]})  # fmt: skip
-    return found
-
-
 FD_AND_ORPHAN = """
 import os, resource, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
@@ -101,7 +87,7 @@ def test_fd_limit_and_orphan_alert_once_each_and_reach_on_alert(
     assert fd["agent"]["name"] == "python3 fds.py" and isinstance(fd["agent"]["pid"], int)
     assert fd["value"] == 61 / 64 and fd["threshold"] == 0.9 and fd["session_id"]
     assert by_condition["orphan"]["agent"]["name"] == "sleep"
-    stored = [a for a in recorded(data_dir) if a[c.ALERT_CONDITION] == "fd_limit"]
+    stored = [a for a in span_events(data_dir, c.EVENT_ALERT) if a[c.ALERT_CONDITION] == "fd_limit"]
     assert len(stored) == 1 and int(stored[0][c.PROCESS_PID]) == fd["agent"]["pid"]
 
 
@@ -133,7 +119,7 @@ def test_a_steady_leak_alerts_naming_it_and_a_flat_noisy_series_does_not(
     leaks = alert_lines(result.stderr, "leak")
     assert len(leaks) == 1, result.stderr
     assert "(python3 mem.py leak) rss grows" in leaks[0]
-    stored = [a for a in recorded(data_dir) if a[c.ALERT_CONDITION] == "leak"]
+    stored = [a for a in span_events(data_dir, c.EVENT_ALERT) if a[c.ALERT_CONDITION] == "leak"]
     assert [a[c.GEN_AI_AGENT_NAME] for a in stored] == ["python3 mem.py leak"]
     assert stored[0][c.ALERT_SERIES] == "rss" and float(stored[0][c.ALERT_VALUE]) > 0
     top = subprocess.run([str(SWARMSCOPE), "top", "-d", str(data_dir), "--format", "json"],
@@ -237,4 +223,4 @@ def test_an_instrumented_program_alerts_by_itself_and_runs_swarmscope_on_alert(
     (document,) = [json.loads(line) for line in heard.read_text().splitlines()]
     assert document["condition"] == "system_memory" and document["threshold"] == 0.01
     assert 0.01 <= document["value"] <= 1 and document["session_id"]
-    assert [a[c.ALERT_CONDITION] for a in recorded(data_dir)] == ["system_memory"]
+    assert [a[c.ALERT_CONDITION] for a in span_events(data_dir, c.EVENT_ALERT)] == ["system_memory"]
