@@ -24,7 +24,7 @@ class InprocAgent:
     unit: str | None = None  # of retained / process_heap: {block} or By; None: not measured
     start_ns: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     end_ns: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    mem_ns: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # measured runs' ends
+    mem_ns: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # counted runs' ends
     retained: np.ndarray = field(default_factory=lambda: np.empty(0))  # after each run
     process_heap: np.ndarray = field(default_factory=lambda: np.empty(0))  # as each run ended
     run_cpu_s: float = 0.0  # summed over its finished runs
@@ -78,7 +78,8 @@ def load_inproc(con: Any, session_ids: list[str]) -> dict[str, list[InprocAgent]
 
 
 def _agent(agent_id: str, runs: list[dict[str, Any]]) -> InprocAgent:
-    measured = [r for r in runs if r["retained"] is not None]
+    # a run left out of its agent's figure (memory_counted false) is no point of its series
+    measured = [r for r in runs if r["retained"] is not None and r["memory_counted"]]
     sites = [r["allocation_sites"] for r in runs if r["allocation_sites"]]
     pids = [r["pid"] for r in runs if r["pid"] is not None]
     return InprocAgent(

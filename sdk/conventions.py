@@ -327,6 +327,9 @@ AGENT_RUN_CPU_TIME = "swarm.agent.run.cpu_time"  # s: CPU the run's steps used
 AGENT_RUN_RETAINED_BLOCKS = "swarm.agent.run.retained_blocks"  # agent retains after it ({block})
 AGENT_RUN_RETAINED_BYTES = "swarm.agent.run.retained_bytes"  # the same in bytes (tracemalloc mode)
 AGENT_RUN_UNATTRIBUTED = "swarm.agent.run.unattributed_steps"  # steps whose memory was not counted
+# false: a step of this run could not be told apart, so none of the run's memory counts (the
+# agent's retained figure skips it whole); its leak series uses only runs that counted.
+AGENT_RUN_MEMORY_COUNTED = "swarm.agent.run.memory_counted"
 # The whole process's heap as the run ends (blocks, or traced bytes): the leak verdict of an
 # agent needs the process's heap to grow as well (docs/grading.md).
 AGENT_RUN_PROCESS_BLOCKS = "swarm.agent.run.process_blocks"

@@ -12,6 +12,7 @@ SELECT session_id,
        process_heap,
        memory_unit,
        unattributed_steps,
+       memory_counted,
        allocation_sites
 FROM inproc_runs
 WHERE list_contains($sessions, session_id)

@@ -38,6 +38,8 @@ SELECT session_id, trace_id, span_id, parent_span_id, start_time, end_time, stat
        END AS memory_unit,
        TRY_CAST(attributes['swarm.agent.run.unattributed_steps'] AS BIGINT)
            AS unattributed_steps,
+       coalesce(TRY_CAST(attributes['swarm.agent.run.memory_counted'] AS BOOLEAN), true)
+           AS memory_counted,
        TRY_CAST(attributes['swarm.agent.allocation_sites'] AS VARCHAR[]) AS allocation_sites
 FROM candidates
 WHERE run_agent IS NOT NULL;

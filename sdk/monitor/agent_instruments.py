@@ -49,7 +49,8 @@ class _Observers:
         return [Observation(self.ledger.cpu_of(a), point_attributes(a)) for a in self._agents()]
 
     def memory(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(a.memory, point_attributes(a)) for a in self._agents()]
+        return [Observation(self.ledger.memory_of(a), point_attributes(a))
+                for a in self._agents()]
 
     def open_runs(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(self.ledger.open_runs(a), point_attributes(a))

@@ -182,5 +182,6 @@ class AgentSpanProcessor(SpanProcessor):
         span.set_attribute(c.AGENT_RUN_PROCESS_BYTES if exact else c.AGENT_RUN_PROCESS_BLOCKS,
                            self.ledger.process_memory())
         span.set_attribute(c.AGENT_RUN_UNATTRIBUTED, run.agent.unattributed)
+        span.set_attribute(c.AGENT_RUN_MEMORY_COUNTED, not run.tainted)
         if self.sites is not None and self.sites.due(run.agent.runs, run.agent.memory):
             span.set_attribute(c.AGENT_ALLOCATION_SITES, self.sites.top())

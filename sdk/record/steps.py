@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from swarmscope.monitor.attribution import Ledger, Run
+from swarmscope.monitor.attribution import AgentTotals, Ledger, Run
 
 OwnerLookup = Callable[[], Run | None]
 
@@ -31,31 +31,34 @@ class SteppedCoroutine(collections.abc.Coroutine):
 
     Values, exceptions (cancellation included) and the return value pass through unchanged;
     the task, its context and ``asyncio.current_task()`` are the task's own, since the task
-    drives this object exactly as it would drive the coroutine.
+    drives this object exactly as it would drive the coroutine. The task remembers the agent
+    whose run it last ran: its steps outside runs are that agent's glue (the ledger's
+    dominance rule counts them for it).
     """
 
-    __slots__ = ("_coro", "_ledger", "_owner_of_context")
+    __slots__ = ("_coro", "_ledger", "_owner_of_context", "_agent")
 
     def __init__(self, coro: Any, ledger: Ledger, owner_of_context: OwnerLookup) -> None:
         self._coro = coro
         self._ledger = ledger
         self._owner_of_context = owner_of_context
+        self._agent: AgentTotals | None = None
 
     def send(self, value: Any) -> Any:
         ledger = self._ledger
-        outside = ledger.begin_step(self._owner_of_context())
+        outside = ledger.begin_step(self._owner_of_context(), self._agent)
         try:
             return self._coro.send(value)
         finally:
-            ledger.end_step(outside)
+            self._agent = ledger.end_step(outside) or self._agent
 
     def throw(self, *args: Any) -> Any:
         ledger = self._ledger
-        outside = ledger.begin_step(self._owner_of_context())
+        outside = ledger.begin_step(self._owner_of_context(), self._agent)
         try:
             return self._coro.throw(*args)
         finally:
-            ledger.end_step(outside)
+            self._agent = ledger.end_step(outside) or self._agent
 
     def close(self) -> None:
         self._coro.close()

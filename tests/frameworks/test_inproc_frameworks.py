@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from swarmscope import conventions as C
 from swarmscope.analyzer import api, db
+from swarmscope.analyzer.config import load_config
 from swarmscope.analyzer.results import SessionGrade, Verdict
 
 PROGRAMS = Path(__file__).with_name("programs")
 VENV_BIN = Path(sys.executable).parent
-RUNS = 16
+RUNS = 24
 BURN_S = 0.05  # the burner's tool, per run
 NAMES = {"leaky", "burner", "tidy"}
 
@@ -80,10 +81,33 @@ def check_listed(swarm: Swarm) -> None:
     assert {a["name"] for a in listed if a["kind"] == "inproc"} == NAMES
 
 
-def check_attribution(swarm: Swarm) -> None:
-    """The leak names leaky, the CPU is burner's, tidy gets no verdict, the CPU adds up."""
+def counted_runs(swarm: Swarm, name: str) -> int:
+    """Runs of agent ``name`` whose memory counted (docs/inproc.md: a run is counted whole
+    or left out whole)."""
+    con = db.connect(swarm.data_dir, read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM inproc_runs WHERE agent_name = ? "
+                           "AND memory_counted", [name]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def measurable(swarm: Swarm, name: str) -> bool:
+    """Enough counted runs for a leak verdict: the series' minimum after its warm-up."""
+    leaks, counted = load_config().leaks, counted_runs(swarm, name)
+    return counted - int(counted * leaks["warmup_fraction"]) >= leaks["min_samples"]
+
+
+def check_attribution(swarm: Swarm, threads: bool = False) -> None:
+    """The leak names leaky, the CPU is burner's, tidy gets no verdict, the CPU adds up. In
+    threads under CPU contention most of leaky's runs can be left out (another thread ran
+    inside them); then no leak verdict is possible, and none may be given to anyone else."""
     leaks = [who for kind, who in verdicts(swarm.grade) if kind == Verdict.MEMORY_INPROC_LEAK]
-    assert leaks == ["leaky"]
+    if threads and not measurable(swarm, "leaky"):
+        assert leaks == []
+    else:
+        assert measurable(swarm, "leaky"), "asyncio agents' runs are told apart"
+        assert leaks == ["leaky"]
     assert not [v for v in verdicts(swarm.grade) if v[1] in ("tidy", "burner")]
     rows = inproc_rows(swarm.grade)
     cpu = {name: rows[name].cpu_seconds for name in NAMES}
@@ -125,7 +149,7 @@ def test_pydantic_threads_agents_are_listed(pydantic_threads_instrument: Swarm) 
 
 def test_pydantic_threads_leak_and_cpu_go_to_the_right_agents(
         pydantic_threads_instrument: Swarm) -> None:
-    check_attribution(pydantic_threads_instrument)
+    check_attribution(pydantic_threads_instrument, threads=True)
 
 
 @pytest.mark.parametrize(("mode", "auto"), [("asyncio", False), ("threads", True)])
@@ -133,7 +157,7 @@ def test_pydantic_the_other_way_round(tmp_path_factory: pytest.TempPathFactory, 
                                       auto: bool) -> None:
     swarm = run_swarm(tmp_path_factory, "pydantic_swarm.py", mode, auto=auto)
     check_listed(swarm)
-    check_attribution(swarm)
+    check_attribution(swarm, threads=mode == "threads")
 
 
 def test_openai_agents_through_openinference_are_listed(openai_agents_auto: Swarm) -> None:
