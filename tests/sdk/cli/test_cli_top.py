@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
+PY = Path(sys.executable).name  # agents are named after it: python3 worker.py alpha
 SWARM = """
 import subprocess, sys, time
 here = __file__.rsplit("/", 1)[0]
@@ -96,15 +97,15 @@ def _kill_marked(home: Path) -> None:
 def test_json_lists_every_agent_with_its_pid_state_and_place_in_the_tree(swarm: Path) -> None:
     doc = _snapshot(swarm)
     agents = {a["name"]: a for a in doc["agents"]}
-    assert {"python3 worker.py alpha", "python3 worker.py beta", "python3 worker.py gamma",
-            "python3 worker.py beta-child"} <= set(agents), agents.keys()  # fmt: skip
+    assert {f"{PY} worker.py alpha", f"{PY} worker.py beta", f"{PY} worker.py gamma",
+            f"{PY} worker.py beta-child"} <= set(agents), agents.keys()  # fmt: skip
     for agent in agents.values():
         assert agent["state"] == "running" and isinstance(agent["pid"], int)
         assert Path(f"/proc/{agent['pid']}").exists()
         assert agent["fd_limit"] and agent["fds"] is not None and agent["threads"]
-    beta, child = agents["python3 worker.py beta"], agents["python3 worker.py beta-child"]
+    beta, child = agents[f"{PY} worker.py beta"], agents[f"{PY} worker.py beta-child"]
     assert child["parent_pid"] == beta["pid"] and child["depth"] == beta["depth"] + 1
-    assert agents["python3 worker.py gamma"]["rss_bytes"] > 70 * 1024 * 1024
+    assert agents[f"{PY} worker.py gamma"]["rss_bytes"] > 70 * 1024 * 1024
     assert doc["findings"] == [] and doc["session_id"]
 
 
@@ -113,7 +114,7 @@ def test_once_prints_one_frame_of_rows(swarm: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("swarmscope top  session ")
-    assert any("└ python3 worker.py beta-child" in line for line in lines)
+    assert any(f"└ {PY} worker.py beta-child" in line for line in lines)
 
 
 def _pane(name: str) -> list[str]:
@@ -151,7 +152,7 @@ def test_tmux_rows_appear_then_keys_sort_filter_and_quit(swarm: Path, tmp_path: 
         rows = _rows(lines)
         assert len(rows) == 4, lines
         assert _workers(lines) == ["alpha", "beta", "beta-child", "gamma"], "\n".join(lines)
-        indent = {w: line.index("python3 worker.py") for line in lines if "worker.py" in line
+        indent = {w: line.index(f"{PY} worker.py") for line in lines if "worker.py" in line
                   for w in [line.split("worker.py ", 1)[1].split()[0]]}  # fmt: skip
         assert indent["beta-child"] == indent["beta"] + 2  # one level deeper than its parent
         subprocess.run(["tmux", "send-keys", "-t", name, "m"], check=True, timeout=10)
