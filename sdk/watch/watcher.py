@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 DEFAULT_POLL_INTERVAL_S = 0.05
 DEFAULT_SETTLE_S = 0.3
 EXEC_GRACE_S = 0.005
-# A forked child that still shows its parent's command line is usually about to exec (Python's
-# fork-exec takes milliseconds): it is named once it has, or after this long.
+# A forked child that still shows its parent's command line, or none (read while the kernel
+# swaps its program in), is usually about to exec (Python's fork-exec takes milliseconds): it
+# is named once it has, or after this long.
 NAME_WAIT_S = 0.25
 # Programs that exec what they run within milliseconds, such as the "#!/usr/bin/env node" of a
 # Node CLI like claude: the process is named after what it becomes (or after NAME_WAIT_S).
@@ -223,15 +224,17 @@ class Watcher:
                 self._on_exited(member)
 
     def _before_exec(self, member: Member, argv: list[str]) -> bool:
-        """Young, alive, and still running its parent's program or an exec wrapper: probably
-        about to exec."""
+        """Young, alive, and still running its parent's program or an exec wrapper, or with
+        no command line to read yet (read in the middle of its exec): probably about to
+        exec."""
         key = member.stat.key
         # young since first sight: a creation time is up to a second early (boot time in
         # /proc/stat is whole seconds), too coarse for a quarter of a second
         seen = self._first_seen.setdefault(key, time.monotonic())
         parent_argv = self._argv.get(member.parent_key) if member.parent_key else None
         wrapper = len(argv) > 1 and os.path.basename(argv[0]) in EXEC_WRAPPERS
-        waiting = (parent_argv == argv or wrapper) and not member.exited
+        waiting = (parent_argv == argv or wrapper or not argv) and not (
+            member.exited or member.stat.is_zombie)
         if waiting and time.monotonic() - seen < NAME_WAIT_S:
             return True
         del self._first_seen[key]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from opentelemetry.trace import NoOpTracer
+from swarmscope import procfs
 from swarmscope.conventions import AgentRole
+from swarmscope.watch import watcher as w
 from swarmscope.watch.naming import MAX_LENGTH, MAX_WORDS, agent_name
 from swarmscope.watch.roles import DEFAULT_HELPERS, helper_names, role_of
+from swarmscope.watch.tree import Member
 
 NAMES = [
     (["node", "/usr/lib/node_modules/claude-flow/bin/claude-flow.js", "daemon", "start"],
@@ -78,3 +85,22 @@ def test_helper_list_is_overridable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert role_of("my-probe", helpers) == AgentRole.HELPER
     assert role_of("git log", helpers) == AgentRole.HELPER
     assert role_of("sleep", helpers) == AgentRole.AGENT
+
+
+def test_a_process_read_mid_exec_waits_for_its_command_line() -> None:
+    """/proc/PID/cmdline reads empty while the kernel swaps a program in (seen with Node's
+    detached spawn under load): such a process is named once its command line is there, not
+    after its executable ("node") - unless it never gets one within the wait."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        watcher = w.Watcher(session_id="s", tracer=NoOpTracer(), events=False)
+        stat = procfs.read_stat(child.pid)
+        assert stat is not None
+        member = Member(stat=stat, parent_key=None)
+        assert watcher._before_exec(member, [])  # nothing to read yet: wait
+        assert not watcher._before_exec(member, procfs.read_cmdline(child.pid))
+        watcher._first_seen[stat.key] = 0.0  # first seen long ago: the wait is over
+        assert not watcher._before_exec(member, [])
+    finally:
+        child.kill()
+        child.wait()
