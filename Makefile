@@ -9,9 +9,12 @@ STAMP  := $(VENV)/.installed
 demo: $(STAMP)
 	$(BIN)/swarmscope demo
 
+# Most tests wait on real processes rather than compute, so test files run on several workers
+# (whole files per worker: their module fixtures are shared); TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 3
 test: $(STAMP) collector browser claude-flow
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 venv: $(STAMP)
 

@@ -99,11 +99,17 @@ if sys.argv[1:] == ["leak"]:
         kept.append(bytearray(os.urandom(1024)) * 3072)
         time.sleep(0.1)
 elif sys.argv[1:] == ["flat"]:
+    import mmap
     random.seed(7)
-    for _ in range(80):  # 0-40 MiB held at random: noisy, no trend
-        block = bytearray(random.randrange(40) * 1024 * 1024)
+    for _ in range(80):  # 1-40 MiB held at random: noisy, no trend
+        # mapped and unmapped directly: malloc would keep the largest block's memory after
+        # its free (its mmap threshold rises), a real RSS rise in the first seconds
+        size = random.randrange(1, 41) * 1024 * 1024
+        block = mmap.mmap(-1, size)
+        for offset in range(0, size, 4096):
+            block[offset] = 1  # resident
         time.sleep(0.1)
-        del block
+        block.close()
 else:
     children = [subprocess.Popen([sys.executable, __file__, kind]) for kind in ("leak", "flat")]
     for child in children:

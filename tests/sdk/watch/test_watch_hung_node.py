@@ -162,7 +162,8 @@ def test_worker_fed_a_line_every_second_is_not_hung(tmp_path: Path, data_dir: Pa
 def test_hung_claude_print_in_the_json_report(tmp_path: Path, data_dir: Path) -> None:
     """End to end: ``swarmscope run`` with its default settings (the preload on) but a short
     threshold, then ``swarmscope report --format json``."""
-    _result, worker = _orchestrate(tmp_path, "node", [str(CLAUDE), "--print", "x"], HOLD_S)
+    # held longer than the others: on a busy machine the report must still see it hung
+    _result, worker = _orchestrate(tmp_path, "node", [str(CLAUDE), "--print", "x"], 2 * HOLD_S)
     out = tmp_path / "report.json"
     report = subprocess.run(
         [str(SWARMSCOPE), "report", "--format", "json", "-o", str(out)],
