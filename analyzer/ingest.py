@@ -92,7 +92,7 @@ def _ingest_files(
         batches = []
         states = load_states(con)
         for f in files:
-            parts = plan(states, f, summary)
+            parts = plan(states, f, summary, scratch)
             if parts is None:
                 continue  # could not be read: reported
             if not parts:

@@ -4,6 +4,12 @@ Each file is read from where the previous run stopped (byte offset of the last c
 line, checked against a fingerprint of the file's head). A file that was replaced or
 truncated starts a new generation from its beginning; a large new region is cut at line
 boundaries into parts of about GROUP_BYTES.
+
+An archive (``<file>.zst``, swarmscope.archive) is read as the file it holds, under that
+file's path: where ingest stopped in the file before it was archived, it goes on in the
+archive. An archive it holds whole costs a look at its head and trailer; one with new data is
+unpacked into the scratch directory first. While both exist (archiving in progress), the file
+is read and the archive is not.
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from swarmscope import conventions as C
+import zstandard
+from swarmscope.archive import (
+    archive_of,
+    is_archive,
+    is_telemetry,
+    open_archive,
+    original_of,
+    original_size,
+    unpack,
+)
 
 from . import db
 from .ingest_json import loads
@@ -53,6 +68,8 @@ class Batch:
     head_sha256: str
     head_len: int
     format: str
+    archive: Path | None = None  # the archive holding the file, unpacked as it is read
+    unpacked: Path | None = None  # an archive's content, in the scratch directory
 
     @property
     def size(self) -> int:
@@ -64,8 +81,9 @@ class Batch:
 
 def discover(targets: list[Path], errors: list[LineError]) -> Iterator[Path]:
     """The regular files to read: each target that is a file, and every ``*.jsonl`` /
-    ``*.json`` under each directory. A named target that is missing, unreadable or not a
-    regular file (a FIFO would block, /dev/zero never ends) raises IngestError; inside a
+    ``*.json`` (or archive of one) under each directory. A named target that is missing,
+    unreadable or not a regular file (a FIFO would block, /dev/zero never ends) raises
+    IngestError; inside a
     directory, such entries (and symlink loops, unreadable subdirectories) are reported in
     ``errors`` and skipped."""
     for target in targets:
@@ -94,8 +112,8 @@ def _walk(top: Path, errors: list[LineError]) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if d != SCRATCH_DIR)
         for name in sorted(names):
             p = Path(folder, name)
-            if p.suffix not in C.TELEMETRY_SUFFIXES:
-                continue
+            if not is_telemetry(p) or (is_archive(p) and original_of(p).name in names):
+                continue  # not telemetry; an archive whose file is still there (read that)
             try:
                 st = p.stat()
             except OSError as exc:  # a dangling link, a link loop
@@ -129,40 +147,99 @@ def load_states(con: duckdb.DuckDBPyConnection) -> dict[str, FileState]:
 
 
 def plan(
-    states: dict[str, FileState], path: Path, summary: IngestSummary
+    states: dict[str, FileState], path: Path, summary: IngestSummary, scratch: Path
 ) -> list[Batch] | None:
     """The region of ``path`` to read now, in chunks of about GROUP_BYTES (empty when
     nothing new is complete; None, reported in ``summary``, when it cannot be read)."""
     try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(HEAD_BYTES)
-            state = states.get(str(path))
-            if state is not None and not _same_file(fh, head, size, state):
-                # Replaced or truncated: a new generation, read from the start; rows of the
-                # earlier content stay (they were real data).
-                state = FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
-            if state is None:
-                state = FileState(0, "", 0, 0, 0, "", datetime.now(UTC))
-            head_sha = hashlib.sha256(head).hexdigest()
-            if state.format == "document":
-                if size == state.byte_offset:
-                    return []  # unchanged document
-                # a rewritten document: read it again as a new generation
-                state = FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
-            fmt = state.format or _detect_format(fh, path, size)
-            if fmt == "document":
-                return [Batch(path, state, 0, size, 1, head_sha, len(head), fmt)]
-            end = _complete_end(fh, state.byte_offset, size)
-            summary.pending_bytes += size - end
-            if end <= state.byte_offset:
-                return []
-            whole = Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
-                           len(head), fmt)
-            return _chunks(fh, whole)
-    except OSError as exc:
-        summary.errors.append(LineError(str(path), None, f"cannot read: {exc.strerror or exc}"))
+        if is_archive(path):
+            return _plan_archive(states, path, summary, scratch)
+        try:
+            return _plan_file(states, path, path, summary)
+        except FileNotFoundError:
+            if not archive_of(path).exists():
+                raise
+            return _plan_archive(states, archive_of(path), summary, scratch)  # archived meanwhile
+    except (OSError, ValueError, zstandard.ZstdError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        summary.errors.append(LineError(str(path), None, f"cannot read: {why}"))
         return None
+
+
+def _plan_archive(states: dict[str, FileState], path: Path, summary: IngestSummary,
+                  scratch: Path) -> list[Batch]:
+    """An archive, planned as the file it holds. Its content is unpacked when it is read
+    (``Batch.archive``); only one too large for one part is unpacked now, to be cut."""
+    original, size = original_of(path), original_size(path)
+    with open_archive(path) as fh:
+        head = fh.read(HEAD_BYTES)
+    state = _current_state(states, original, head, size)
+    if size <= state.byte_offset and state.format != "document":
+        return []  # held whole already (the usual case: archived after it was read)
+    fmt = state.format or ("jsonl" if _first_line_is_object(path) else "")
+    if size > GROUP_BYTES or not fmt:  # to be cut into parts, or its format to be told
+        unpacked = scratch / f"unpacked-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"
+        held = unpack(path, unpacked)
+        if held < size:
+            summary.errors.append(LineError(str(path), None, cut_short(held, size)))
+        parts = _plan_file(states, original, unpacked, summary)
+        for part in parts:
+            part.unpacked = unpacked
+        return parts
+    start = 0 if fmt == "document" else state.byte_offset
+    first = 1 if fmt == "document" else state.line_count + 1
+    return [Batch(original, state, start, size, first, hashlib.sha256(head).hexdigest(),
+                  len(head), fmt, archive=path)]
+
+
+def cut_short(held: int, size: int) -> str:
+    return (f"archive cut short: it holds {held} of the {size} bytes its header states "
+            "(its whole lines were read)")
+
+
+def _first_line_is_object(path: Path) -> bool:
+    with open_archive(path) as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    try:
+        return isinstance(loads(first), dict)
+    except ValueError:
+        return False
+
+
+def _current_state(states: dict[str, FileState], path: Path, head: bytes,
+                   size: int) -> FileState:
+    """What ingest knows of ``path``, or a new generation when the file was replaced or
+    truncated (rows of the earlier content stay: they were real data), or a document
+    rewritten."""
+    state = states.get(str(path))
+    if state is None:
+        return FileState(0, "", 0, 0, 0, "", datetime.now(UTC))
+    if not _same_file(head, size, state) or (
+            state.format == "document" and size != state.byte_offset):
+        return FileState(state.generation + 1, "", 0, 0, 0, "", state.first_ingest)
+    return state
+
+
+def _plan_file(states: dict[str, FileState], path: Path, source: Path,
+               summary: IngestSummary) -> list[Batch]:
+    """Plan ``path`` (the key of its state) from the bytes of ``source``."""
+    with source.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(HEAD_BYTES)
+        state = _current_state(states, path, head, size)
+        if state.format == "document" and size == state.byte_offset:
+            return []  # unchanged document
+        head_sha = hashlib.sha256(head).hexdigest()
+        fmt = state.format or _detect_format(fh, path, size)
+        if fmt == "document":
+            return [Batch(path, state, 0, size, 1, head_sha, len(head), fmt)]
+        end = _complete_end(fh, state.byte_offset, size)
+        summary.pending_bytes += size - end
+        if end <= state.byte_offset:
+            return []
+        whole = Batch(path, state, state.byte_offset, end, state.line_count + 1, head_sha,
+                       len(head), fmt)
+        return _chunks(fh, whole)
 
 
 def _chunks(fh, batch: Batch) -> list[Batch]:
@@ -207,7 +284,7 @@ def _next_line_end(fh, pos: int, end: int) -> int:
     return end
 
 
-def _same_file(fh, head: bytes, size: int, state: FileState) -> bool:
+def _same_file(head: bytes, size: int, state: FileState) -> bool:
     if size < state.byte_offset or len(head) < state.head_len:
         return False
     return hashlib.sha256(head[: state.head_len]).hexdigest() == state.head_sha256

@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import zstandard
 from swarmscope import conventions as C
+from swarmscope.archive import unpack
 
 from . import db
 from .db_errors import hint, is_fatal
 from .ingest_careful import read_careful
-from .ingest_files import Batch
+from .ingest_files import Batch, cut_short
 from .ingest_json import dumps_compact, loads
 from .ingest_results import IngestError, IngestSummary, LineError
 
@@ -74,7 +76,7 @@ def ingest_group(
         except BaseException:
             con.rollback()
             raise
-    except (duckdb.Error, OSError, ValueError) as exc:
+    except (duckdb.Error, OSError, ValueError, zstandard.ZstdError) as exc:
         if is_fatal(exc):
             raise IngestError(f"ingest stopped: {hint(exc)}") from None
         if len(group) > 1:
@@ -125,25 +127,39 @@ def _has_blank_line(data: bytes) -> bool:
     return _BLANK_LINE.search(data) is not None
 
 
-def _stage(batch: Batch, tmp: Path, index: int) -> _Staged:
+def _stage(batch: Batch, tmp: Path, index: int, errors: list[LineError]) -> _Staged:
     region = tmp / f"{index}.jsonl"
+    source = _bytes_of(batch, tmp, index, errors)
     if batch.format == "document":
-        data = (dumps_compact(loads(batch.path.read_bytes())) + "\n").encode()
+        data = (dumps_compact(loads(source.read_bytes())) + "\n").encode()
         region.write_bytes(data)
         return _Staged(batch, region, data, 1, True)
-    with batch.path.open("rb") as fh:
+    with source.open("rb") as fh:
         fh.seek(batch.start)
         data = fh.read(batch.size)
-    whole_file = not (batch.start or batch.end != batch.path.stat().st_size)
+    whole_file = not (batch.start or batch.end != source.stat().st_size)
     if not data.endswith(b"\n"):
         data += b"\n"
         whole_file = False
-    source = batch.path
     if not whole_file:
         source = region
         source.write_bytes(data)
     blank = _has_blank_line(data)
     return _Staged(batch, source, data, data.count(b"\n"), not blank)
+
+
+def _bytes_of(batch: Batch, tmp: Path, index: int, errors: list[LineError]) -> Path:
+    """The file holding the batch's bytes: the file itself, or its archive unpacked (an
+    archive cut short gives the lines it holds whole, and is reported)."""
+    if batch.unpacked is not None:
+        return batch.unpacked
+    if batch.archive is None:
+        return batch.path
+    unpacked = tmp / f"{index}.unpacked"
+    held = unpack(batch.archive, unpacked)
+    if held < batch.end:
+        errors.append(LineError(str(batch.archive), None, cut_short(held, batch.end)))
+    return unpacked
 
 
 def _read_group(
@@ -157,7 +173,7 @@ def _read_group(
     each file is tried alone; a file it rejects, or one with blank lines, is read line by
     line.
     """
-    staged = [_stage(b, tmp, i) for i, b in enumerate(group)]
+    staged = [_stage(b, tmp, i, errors) for i, b in enumerate(group)]
     clean = [st for st in staged if st.clean and len(st.data) >= JOIN_BELOW_BYTES]
     small = [st for st in staged if st.clean and len(st.data) < JOIN_BELOW_BYTES]
     careful = [st for st in staged if not st.clean]

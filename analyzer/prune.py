@@ -1,4 +1,4 @@
-"""Free disk: remove (or gzip) telemetry files whose every byte the database already holds.
+"""Free disk: remove (or archive) telemetry files whose every byte the database already holds.
 
 A file qualifies only when all of these hold, checked against ``ingested_files`` just before
 the file is touched:
@@ -11,30 +11,35 @@ the file is touched:
 - no process has it open (a writer that went quiet must not append into a deleted file).
 
 Nothing else is ever removed: files ingest never saw, the database, its scratch directory.
-``--compress`` writes ``<file>.gz`` (stdlib gzip) through a temporary name, syncs it, and only
-then removes the original, so an interrupted run leaves either the original or both (the next
-run finishes the work). Ingest does not read ``.gz`` files (they are held already); to load an
-archive into a new database, ``gunzip`` it first.
+``--compress`` writes ``<file>.zst`` (swarmscope.archive: through a temporary name, synced,
+then the original removed), so an interrupted run leaves either the original or both (the next
+run finishes the work). Archives - the sdk's own of its rotated files, and those of an earlier
+``--compress`` - count as the files they hold: removed when those are held whole and old
+enough, never compressed again. Ingest reads an archive as the file it holds, so a new
+database can be filled from archives too.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from swarmscope import conventions as C
+from swarmscope.archive import (
+    archive,
+    is_archive,
+    is_telemetry,
+    open_archive,
+    original_of,
+    original_size,
+)
 
 from . import db
-from .ingest_files import SCRATCH_DIR
-
-ARCHIVE_SUFFIX = ".gz"
-PARTIAL_SUFFIX = ".gz.partial"
+from .ingest_files import HEAD_BYTES, SCRATCH_DIR
 
 
 @dataclass
@@ -51,7 +56,7 @@ class PruneResult:
 
 def prune(data_dir: Path, older_than_s: float, *, dry_run: bool = False,
           compress: bool = False) -> PruneResult:
-    """Remove (``compress``: gzip) the fully ingested files of ``data_dir`` older than
+    """Remove (``compress``: archive) the fully ingested files of ``data_dir`` older than
     ``older_than_s`` seconds. Raises FileNotFoundError without a database, and
     db.DatabaseError when it cannot be read (an ingest is writing it)."""
     con = db.connect(data_dir, read_only=True)
@@ -64,12 +69,14 @@ def prune(data_dir: Path, older_than_s: float, *, dry_run: bool = False,
     cutoff = time.time() - older_than_s
     open_now = _open_files()
     for path in _candidates(data_dir):
-        state = states.get(str(path))
+        if compress and is_archive(path):
+            continue  # already as small as it gets
+        state = states.get(str(original_of(path)))
         try:
             st = path.stat()
             if st.st_mtime > cutoff:
                 continue
-            if state is None or not _held_whole(path, st.st_size, state):
+            if state is None or not _held_whole(path, state):
                 result.kept_not_held += 1
                 continue
         except OSError:
@@ -78,8 +85,10 @@ def prune(data_dir: Path, older_than_s: float, *, dry_run: bool = False,
             result.kept_open += 1
             continue
         if not dry_run:
-            result.written_bytes += _compress(path) if compress else 0
-            path.unlink()
+            if compress:
+                result.written_bytes += archive(path)
+            else:
+                path.unlink()
         result.files.append((path, st.st_size))
     return result
 
@@ -89,33 +98,24 @@ def _candidates(data_dir: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if d != SCRATCH_DIR)
         for name in sorted(names):
             p = Path(folder, name)
-            if p.suffix in C.TELEMETRY_SUFFIXES and not p.is_symlink() and p.is_file():
+            if is_telemetry(p) and not p.is_symlink() and p.is_file():
                 yield p.resolve()
 
 
-def _held_whole(path: Path, size: int, state: tuple) -> bool:
+def _held_whole(path: Path, state: tuple) -> bool:
+    """Every byte of the file (or of the file an archive holds) is in the database."""
     head_sha, head_len, offset, _fmt = state
-    if size != offset:
+    packed = is_archive(path)
+    if (original_size(path) if packed else path.stat().st_size) != offset:
         return False
-    with path.open("rb") as fh:
-        head = fh.read(head_len)
+    with open_archive(path) if packed else path.open("rb") as fh:
+        head = fh.read(min(head_len, HEAD_BYTES))
     return len(head) == head_len and hashlib.sha256(head).hexdigest() == head_sha
-
-
-def _compress(path: Path) -> int:
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
-    with path.open("rb") as src, gzip.open(partial, "wb", compresslevel=6) as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    with partial.open("rb+") as fh:
-        os.fsync(fh.fileno())  # the archive is on disk before the original goes
-    final = path.with_name(path.name + ARCHIVE_SUFFIX)
-    partial.replace(final)
-    return final.stat().st_size
 
 
 def _remove_partials(data_dir: Path) -> None:
     """Half-written archives of an interrupted run (their originals are still there)."""
-    for p in data_dir.rglob(f"*{PARTIAL_SUFFIX}"):
+    for p in data_dir.rglob(f"*{C.PARTIAL_ARCHIVE_SUFFIX}"):
         p.unlink(missing_ok=True)
 
 

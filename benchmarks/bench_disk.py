@@ -4,9 +4,10 @@ A simulated session (``--processes`` x ``--hours`` at 1 Hz, generated rather tha
 real metrics line of the embedded default is recorded from this interpreter (sdk, resource
 monitor, CPython metrics; the process samples itself), then repeated once per second per
 process with fresh timestamps and values, one file per process as the sdk writes them. Figures:
-bytes per process-day (raw, and gzip of the files as ``prune --compress`` keeps them), the
-database size against the raw JSON, ingest time against DuckDB's bare ``read_json`` scan of
-the same files, and the time of ``report --since 1h --window 10m``.
+bytes per process-day (raw; as the sdk's zstd archives of its rotated files, and what archiving
+costs; gzip for comparison), the database size against the raw JSON, ingest time against
+DuckDB's bare ``read_json`` scan of the same files (also from the archives, into a new
+database), and the time of ``report --since 1h --window 10m``.
 
     python benchmarks/bench_disk.py [--processes 4] [--hours 1]
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 import duckdb
 from swarmscope.analyzer import api
 from swarmscope.analyzer.ingest import ingest
+from swarmscope.archive import archive
 
 NS = 1_000_000_000
 DAY_S = 86_400
@@ -82,10 +84,27 @@ def bare_scan(out: Path) -> float:
 
 
 def gzip_bytes(out: Path) -> int:
+    """For comparison: gzip at its default level."""
     total = 0
     for f in (out / "sdk").glob("*.jsonl"):
         total += len(gzip.compress(f.read_bytes(), compresslevel=6))
     return total
+
+
+def archived_ingest(out: Path, archived: Path) -> tuple[int, float, float]:
+    """The same files as the sdk's archives of rotated files: their bytes, the CPU seconds
+    archiving took, and the seconds to ingest them into a new database."""
+    (archived / "sdk").mkdir(parents=True)
+    packed, cpu = 0, 0.0
+    for f in (out / "sdk").glob("*.jsonl"):
+        copy = archived / "sdk" / f.name
+        shutil.copyfile(f, copy)
+        started = time.process_time()
+        packed += archive(copy)
+        cpu += time.process_time() - started
+    started = time.perf_counter()
+    ingest(None, archived, progress=False)
+    return packed, cpu, time.perf_counter() - started
 
 
 def main() -> None:
@@ -106,6 +125,7 @@ def main() -> None:
         ingest(None, out, progress=False)
         ingest_s = time.perf_counter() - started
         db_bytes = (out / "swarmscope.duckdb").stat().st_size
+        packed, archive_cpu, from_archives_s = archived_ingest(out, tmp / "archived")
         started = time.perf_counter()
         g = api.grade("bench-day", out, None, ingest_first=False, since="1h", window="10m")
         report_s = time.perf_counter() - started
@@ -114,10 +134,16 @@ def main() -> None:
             "line_bytes": len(template) + 1,
             "raw_mb": round(raw / 1e6, 1),
             "raw_mb_per_process_day": round(per_day / 1e6, 1),
+            "archived_mb_per_process_day": round(packed / args.processes / seconds * DAY_S / 1e6,
+                                                 1),
+            "archive_cpu_s_per_process_day": round(archive_cpu / args.processes / seconds
+                                                   * DAY_S, 1),
             "gzip_mb_per_process_day": round(gz_day / 1e6, 1),
             "db_mb": round(db_bytes / 1e6, 1), "db_over_raw": round(db_bytes / raw, 3),
             "bare_scan_s": round(scan, 2), "ingest_s": round(ingest_s, 2),
             "scan_over_ingest": round(scan / ingest_s, 3),
+            "ingest_from_archives_s": round(from_archives_s, 2),
+            "scan_over_archive_ingest": round(scan / from_archives_s, 3),
             "windowed_report_s": round(report_s, 2), "windows": len(g.windows),
         }, indent=2))
     finally:

@@ -162,6 +162,7 @@ ENV_CONFIG = "SWARMSCOPE_CONFIG"  # grading control points TOML that overrides t
 ENV_HUNG_NODE_CPU = "SWARMSCOPE_HUNG_NODE_CPU"  # share of a core a preloaded Node may gain idle
 ENV_ROTATE_MB = "SWARMSCOPE_ROTATE_MB"  # embedded default: start a new file past this size
 ENV_ROTATE_HOURS = "SWARMSCOPE_ROTATE_HOURS"  # ... or once a file is this old
+ENV_ARCHIVE_ROTATED = "SWARMSCOPE_ARCHIVE_ROTATED"  # archive each file the sdk rotated from
 ENV_TRACEPARENT = "TRACEPARENT"
 ENV_TRACESTATE = "TRACESTATE"
 ENV_BAGGAGE = "BAGGAGE"
@@ -173,6 +174,8 @@ SIGNAL_TRACES = "traces"
 SIGNAL_METRICS = "metrics"
 SIGNAL_LOGS = "logs"
 TELEMETRY_SUFFIXES = (".jsonl", ".json")
+ARCHIVE_SUFFIX = ".zst"  # <file>.jsonl.zst: a zstd archive of a telemetry file (read as it)
+PARTIAL_ARCHIVE_SUFFIX = ".zst.partial"  # an archive being written (never read as data)
 DEFAULT_SAMPLE_INTERVAL_S = 1.0
 
 

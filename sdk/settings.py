@@ -391,7 +391,7 @@ def tracemalloc_mode() -> bool:
 
 # --- rotation of the embedded default's files (docs/performance.md, "Bounded disk") ------------
 
-DEFAULT_ROTATE_MB = 64.0
+DEFAULT_ROTATE_MB = 16.0  # the live file stays raw: the part of the disk archiving cannot shrink
 DEFAULT_ROTATE_HOURS = 6.0
 
 
@@ -402,11 +402,17 @@ def _limit(name: str, default: float, unit: str) -> float:
 
 
 def rotation_limits() -> tuple[int, float]:
-    """``SWARMSCOPE_ROTATE_MB`` (default 64) and ``SWARMSCOPE_ROTATE_HOURS`` (default 6): when
+    """``SWARMSCOPE_ROTATE_MB`` (default 16) and ``SWARMSCOPE_ROTATE_HOURS`` (default 6): when
     the sdk starts the next file of a signal, as (bytes, seconds); 0 turns that limit off."""
     megabytes = _limit(c.ENV_ROTATE_MB, DEFAULT_ROTATE_MB, "megabytes")
     hours = _limit(c.ENV_ROTATE_HOURS, DEFAULT_ROTATE_HOURS, "hours")
     return int(megabytes * 1_000_000), hours * 3600.0
+
+
+def archive_rotated() -> bool:
+    """``SWARMSCOPE_ARCHIVE_ROTATED`` (default on): archive (zstd) each file the sdk rotated
+    away from (docs/performance.md, "Bounded disk": 2-3 % of the raw size)."""
+    return flag(c.ENV_ARCHIVE_ROTATED, default=True)
 
 
 # --- live alerts: thresholds and the command that hears of each alert (docs/live.md) ----------

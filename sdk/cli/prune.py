@@ -1,4 +1,4 @@
-"""``swarmscope prune``: free disk by removing (or gzipping) telemetry files the database
+"""``swarmscope prune``: free disk by removing (or archiving) telemetry files the database
 already holds whole (analyzer/prune.py says exactly when a file qualifies)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def prune_command(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="List what would go and its bytes; change nothing.")] = False,
     compress: Annotated[bool, typer.Option(
-        "--compress", help="Keep a gzip archive (<file>.gz) of each file instead of removing "
+        "--compress", help="Keep a zstd archive (<file>.zst) of each file instead of removing "
         "it outright.")] = False,
     data_dir: options.DataDirOption = None,
     quiet: options.QuietOption = False,

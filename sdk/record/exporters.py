@@ -130,17 +130,17 @@ def file_exporters(settings: Settings, start_ns: int) -> tuple[Any, Any, dict[st
         RotatingMetricExporter,
         RotatingSpanExporter,
     )
-    from swarmscope.settings import rotation_limits
+    from swarmscope.settings import archive_rotated, rotation_limits
 
     files = {
         c.SIGNAL_TRACES: sdk_file(settings.data_dir, c.SIGNAL_TRACES, start_ns),
         c.SIGNAL_METRICS: sdk_file(settings.data_dir, c.SIGNAL_METRICS, start_ns),
     }
-    max_bytes, max_age_s = rotation_limits()  # files are rotated so that prune can free disk
+    # files are rotated, and the closed ones archived, so that a long session's disk is bounded
+    limits = (*rotation_limits(), archive_rotated())
     try:
-        spans = RotatingSpanExporter(RotatingFile(files[c.SIGNAL_TRACES], max_bytes, max_age_s))
-        metrics = RotatingMetricExporter(
-            RotatingFile(files[c.SIGNAL_METRICS], max_bytes, max_age_s))
+        spans = RotatingSpanExporter(RotatingFile(files[c.SIGNAL_TRACES], *limits))
+        metrics = RotatingMetricExporter(RotatingFile(files[c.SIGNAL_METRICS], *limits))
     except OSError as error:
         raise ConfigError(f"data_dir ({c.ENV_DATA_DIR})", f"cannot open file: {error}") from None
     return spans, metrics, files

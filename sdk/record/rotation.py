@@ -8,18 +8,25 @@ happens only between lines, so no line is split, lost or written twice.
 
 Names keep the sdk's pattern: the first file is ``<signal>.<host>.<pid>.<start_ns>.jsonl``,
 the following ones ``<signal>.<host>.<pid>.<start_ns>.r000001.jsonl`` and so on. ``r`` sorts
-after ``j``, so plain name order is write order. A closed file is never renamed: ingest keys
-what it has read by path, and a renamed file would be read twice.
+after ``j``, so plain name order is write order. A closed file is never renamed; it is
+archived (``<file>.zst``, :mod:`swarmscope.archive`) in a background thread when ``archive``
+is on, and ingest reads an archive as the file it holds, keyed by the same path, so nothing is
+read twice. An archive cut short by the process's exit leaves the file itself in place.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
+from swarmscope.archive import archive
+
+logger = logging.getLogger("swarmscope")
+ARCHIVE_WAIT_AT_CLOSE_S = 2.0
 
 
 def rotated_name(first: Path, sequence: int) -> Path:
@@ -32,10 +39,13 @@ def rotated_name(first: Path, sequence: int) -> Path:
 class RotatingFile:
     """A text stream that moves to the next file by size (bytes) and age (seconds); 0 = off."""
 
-    def __init__(self, first: Path, max_bytes: int, max_age_s: float) -> None:
+    def __init__(self, first: Path, max_bytes: int, max_age_s: float,
+                 archive: bool = False) -> None:
         self.first = first
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
+        self.archive = archive
+        self.archivers: list[threading.Thread] = []
         self.sequence = 0
         self._lock = threading.Lock()  # the exporter locks too; this guards direct callers
         self._open(first)
@@ -58,11 +68,21 @@ class RotatingFile:
         with self._lock:
             if self._due(len(data)):
                 self._file.close()
+                if self.archive:
+                    self._archive_later(self.path)
                 self.sequence += 1
                 self._open(rotated_name(self.first, self.sequence))
             self._file.write(text)
             self._size += len(data)
         return len(text)
+
+    def _archive_later(self, path: Path) -> None:
+        """Archive a closed file off the exporter's thread (~0.1 s of CPU for 16 MB)."""
+        self.archivers = [t for t in self.archivers if t.is_alive()]
+        worker = threading.Thread(target=_archive, args=(path,), name="swarmscope-archive",
+                                  daemon=True)
+        worker.start()
+        self.archivers.append(worker)
 
     def flush(self) -> None:
         with self._lock:
@@ -76,6 +96,11 @@ class RotatingFile:
     def close(self) -> None:
         with self._lock:
             self._file.close()
+        # archives still being written get a moment to finish (an unfinished one leaves its
+        # file in place, so waiting is for tidiness, not for data)
+        deadline = time.monotonic() + ARCHIVE_WAIT_AT_CLOSE_S
+        for worker in self.archivers:
+            worker.join(max(0.0, deadline - time.monotonic()))
 
 
 class _ClosesItsStream:
@@ -97,3 +122,10 @@ class RotatingSpanExporter(_ClosesItsStream, FileSpanExporter):
 
 class RotatingMetricExporter(_ClosesItsStream, FileMetricExporter):
     """The official metric file exporter on a :class:`RotatingFile`."""
+
+
+def _archive(path: Path) -> None:
+    try:
+        archive(path)
+    except OSError as error:  # the file stays as it is: nothing is lost
+        logger.warning("swarmscope: could not archive %s: %s", path, error)

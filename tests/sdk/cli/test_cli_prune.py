@@ -101,7 +101,7 @@ def test_sigkill_mid_prune_loses_nothing(data_dir: Path, tmp_path: Path) -> None
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((data_dir / "sdk").glob("*.gz"))) >= 20:  # well under way
+        if len(list((data_dir / "sdk").glob("*.zst"))) >= 20:  # well under way
             break
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
@@ -118,3 +118,26 @@ def test_sigkill_mid_prune_loses_nothing(data_dir: Path, tmp_path: Path) -> None
     assert not list(data_dir.rglob("*.partial"))
     ingest(None, data_dir, progress=False)
     assert _count(data_dir) == expected
+
+
+def test_archives_count_as_the_files_they_hold(data_dir: Path, tmp_path: Path) -> None:
+    """The sdk's archives of its rotated files: removed once held whole and old, kept when the
+    file they hold is not held whole, never compressed again."""
+    from swarmscope.archive import archive
+
+    held, unread = data_dir / "sdk" / "traces.h.1.1.jsonl", data_dir / "sdk" / "traces.h.2.1.jsonl"
+    _write(held, 0, 20)
+    ingest(None, data_dir, progress=False)
+    _write(unread, 100, 20)
+    for f in (held, unread):
+        packed = f.with_name(f.name + ".zst")
+        archive(f)
+        os.utime(packed, (OLD, OLD))
+    runner = CliRunner()
+    again = runner.invoke(app, ["prune", "--older-than", "7d", "--compress", "-d", str(data_dir)])
+    assert again.exit_code == 0 and "0 file(s)" in again.output, again.output
+    done = runner.invoke(app, ["prune", "--older-than", "7d", "-d", str(data_dir)])
+    assert done.exit_code == 0 and "removed 1 file(s)" in done.output, done.output
+    assert sorted(p.name for p in (data_dir / "sdk").iterdir()) == ["traces.h.2.1.jsonl.zst"]
+    ingest(None, data_dir, progress=False)  # the archive not held is read now
+    assert _count(data_dir) == (40, 40)

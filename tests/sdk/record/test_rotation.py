@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from swarmscope.archive import open_archive
 from swarmscope.record import rotation
 from swarmscope.record.rotation import RotatingFile, rotated_name
 from swarmscope.settings import ConfigError, rotation_limits
@@ -52,7 +53,7 @@ def test_age_rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert rotation_limits() == (64_000_000, 6 * 3600.0)
+    assert rotation_limits() == (16_000_000, 6 * 3600.0)
     monkeypatch.setenv("SWARMSCOPE_ROTATE_MB", "0.5")
     monkeypatch.setenv("SWARMSCOPE_ROTATE_HOURS", "0")
     assert rotation_limits() == (500_000, 0.0)
@@ -84,6 +85,7 @@ PROGRAM = textwrap.dedent(f"""
 def test_sdk_rotates_and_ingest_reads_every_line_once(data_dir: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWARMSCOPE_ROTATE_MB", "0.004")  # 4 KB files
+    monkeypatch.setenv("SWARMSCOPE_ARCHIVE_ROTATED", "0")  # plain files (archives: below)
     subprocess.run([sys.executable, "-c", PROGRAM], check=True, timeout=120)
     traces = sorted((data_dir / "sdk").glob("traces.*.jsonl"))
     metrics = sorted((data_dir / "sdk").glob("metrics.*.jsonl"))
@@ -114,3 +116,45 @@ def test_sdk_rotates_and_ingest_reads_every_line_once(data_dir: Path,
         con.close()
     assert (count, distinct) == (SPANS, SPANS)
     assert files == len(traces) + len(metrics)
+
+
+def _numbers(lines: list[str]) -> list[int]:
+    found = []
+    for line in lines:
+        for rs in json.loads(line)["resourceSpans"]:  # every line whole
+            for ss in rs["scopeSpans"]:
+                found += [int(a["value"]["intValue"]) for span in ss["spans"]
+                          for a in span["attributes"] if a["key"] == "n"]
+    return found
+
+
+def test_rotated_files_are_archived_and_ingest_reads_them_once(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWARMSCOPE_ROTATE_MB", "0.004")  # archives on: the default
+    subprocess.run([sys.executable, "-c", PROGRAM], check=True, timeout=120)
+    sdk = data_dir / "sdk"
+    archives = sorted(sdk.glob("traces.*.jsonl.zst"))
+    plain = sorted(sdk.glob("traces.*.jsonl"))
+    assert len(archives) > 5 and not list(sdk.glob("*.partial"))
+    # only the file being written when the program ended stays plain, and no file is both
+    assert len(plain) == 1 and not {a.with_suffix("") for a in archives} & set(plain)
+    lines = [ln for a in archives for ln in open_archive(a).read().decode().splitlines()]
+    lines += plain[0].read_text().splitlines()
+    assert sorted(_numbers(lines)) == list(range(SPANS))
+
+    from swarmscope.analyzer.db import connect
+    from swarmscope.analyzer.ingest import ingest
+
+    ingest(None, data_dir, progress=False)
+    again = ingest(None, data_dir, progress=False)  # held whole: nothing unpacked or added
+    assert sum(again.rows_added.values()) == 0
+    con = connect(data_dir, read_only=True)
+    try:
+        count, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT attributes['n']::BIGINT) FROM spans "
+            "WHERE name = 'work'").fetchone()
+        paths = [r[0] for r in con.execute("SELECT path FROM ingested_files").fetchall()]
+    finally:
+        con.close()
+    assert (count, distinct) == (SPANS, SPANS)
+    assert not [p for p in paths if p.endswith(".zst")]  # archives are read as their files
