@@ -220,7 +220,9 @@ class Ledger:
                 close: bool = False, settle: bool = False) -> None:
         """Close the current segment; read the counter where an interval must end: a run
         ending (``close``), another agent's segment beginning, a step ending while agents
-        run in several threads (``settle``), or other threads' CPU already in it."""
+        run in several threads (``settle``). Whether other threads ran meanwhile is judged
+        at the read (an interval they ran in taints its runs whole, so ending it sooner
+        would save none of them)."""
         current = st.owner
         if owner is current and glue is st.glue and not (close or self.exact):
             return  # the same owner goes on: nothing to close yet
@@ -240,10 +242,8 @@ class Ledger:
             self._read(st, _process_time())
         elif cpu >= SMALL_STEP_CPU_S:  # below: too little to matter, and no clock read
             party = owner.agent if owner is not None else glue
-            proc = _process_time()
-            if ((settle and st.interval) or (party is not None and party not in st.parties)
-                    or proc - st.last_proc - cpu > _tolerance(st)):  # others: start afresh
-                self._read(st, proc)
+            if (settle and st.interval) or (party is not None and party not in st.parties):
+                self._read(st, _process_time())
 
     def owner(self) -> Run | None:
         """The run this thread's current segment is charged to."""
