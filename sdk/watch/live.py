@@ -6,7 +6,8 @@ only what was appended since the last one. A partial last line (a writer mid-app
 its newline; a file that shrank or was replaced (rotation) is read again from its start.
 Metric files are opened near their end (:data:`METRICS_TAIL_BYTES`): a live view needs the
 last minutes of samples, not a day's history; span files are read whole, since the agents'
-names and tree come from their ``create_agent`` spans.
+names and tree come from their ``create_agent`` spans - also from the archives of rotated span
+files (``traces.*.jsonl.zst``, read once, from where the file they hold was left off).
 
 Telemetry is hostile input: a line longer than :data:`MAX_LINE_BYTES` is skipped whole, a line
 that is not a JSON object (or nests too deep for the parser) is counted and skipped, and no
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmscope import conventions as c
+from swarmscope.archive import is_archive, open_archive, original_of
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_READ_BYTES = 32 * 1024 * 1024  # per refresh, over all files
@@ -48,9 +50,12 @@ class _Tail:
     offset: int = 0
     partial: bytes = b""
     skipping: bool = False  # inside an over-long line: drop bytes until its newline
+    archived: bool = False  # an archive: read once, whole (from ``offset``)
 
     def read(self, budget: int) -> tuple[list[bytes], int]:
         """Complete new lines (at most ``budget`` bytes read); returns (lines, bytes read)."""
+        if self.archived:
+            return self._read_archive()
         try:
             with open(self.path, "rb") as handle:
                 info = os.fstat(handle.fileno())
@@ -64,6 +69,18 @@ class _Tail:
             return [], 0
         self.offset += len(chunk)
         return self._split(chunk), len(chunk)
+
+    def _read_archive(self) -> tuple[list[bytes], int]:
+        if self.inode == 0:
+            return [], 0  # read already: an archive does not change
+        self.inode = 0
+        try:
+            with open_archive(self.path) as handle:
+                handle.read(self.offset)  # forward only: what the file itself gave already
+                chunk = handle.read(MAX_READ_BYTES)
+        except (OSError, ValueError):
+            return [], 0
+        return self._split(chunk + b"\n"), len(chunk)
 
     def _restart(self, info: os.stat_result) -> None:
         """A new file at this path (or the first look): where to begin reading it."""
@@ -101,7 +118,9 @@ class LiveFiles:
                 names = os.listdir(self.data_dir / sub)
             except OSError:
                 continue
-            found += [self.data_dir / sub / n for n in names if n.endswith(".jsonl")]
+            found += [self.data_dir / sub / n for n in names if n.endswith(".jsonl")
+                      or (n.startswith(c.SIGNAL_TRACES) and n.endswith(".jsonl.zst")
+                          and n[:-len(c.ARCHIVE_SUFFIX)] not in names)]
         return sorted(p for p in found if signal_of(p))
 
     def poll(self) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -111,7 +130,7 @@ class LiveFiles:
         paths = self.files()
         for path in paths:
             if path not in self._tails:
-                self._tails[path] = _Tail(path, signal_of(path) or "")
+                self._tails[path] = self._tail(path)
         for path in [p for p in self._tails if p not in set(paths)]:
             del self._tails[path]  # removed (pruned): forget it
         order = sorted(self._tails.values(), key=lambda t: SIGNALS.index(t.signal))
@@ -125,6 +144,16 @@ class LiveFiles:
                 document = self._parse(line)
                 if document is not None:
                     yield tail.signal, document
+
+    def _tail(self, path: Path) -> _Tail:
+        if not is_archive(path):
+            return _Tail(path, signal_of(path) or "")
+        tail = _Tail(path, signal_of(path) or "", archived=True)
+        followed = self._tails.get(original_of(path))
+        if followed is not None:  # archived while followed: go on where it was left off
+            tail.offset = followed.offset - len(followed.partial)
+            tail.skipping = followed.skipping
+        return tail
 
     def _parse(self, line: bytes) -> dict[str, Any] | None:
         try:

@@ -82,6 +82,27 @@ def test_a_replaced_file_is_read_again_and_a_removed_one_forgotten(tmp_path: Pat
     assert list(files.poll()) == []
 
 
+def test_archived_span_files_are_read_once_from_where_they_were_left(tmp_path: Path) -> None:
+    """The sdk archives each span file it rotated away from: agents created in it still show,
+    and a file archived while followed is not read twice."""
+    from swarmscope.archive import archive
+
+    (tmp_path / "sdk").mkdir()
+    old = tmp_path / "sdk" / "traces.h.1.2.jsonl"
+    old.write_text(_create("a", 11) + "\n" + _create("b", 12)[:30])  # b: half written
+    files = LiveFiles(tmp_path)
+    assert len(list(files.poll())) == 1
+    with old.open("a") as handle:
+        handle.write(_create("b", 12)[30:] + "\n" + _create("c", 13) + "\n")
+    archive(old)  # rotated away from and archived before the next refresh
+    names = [d["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"]
+             for _s, d in files.poll()]
+    assert names == ["create_agent b", "create_agent c"]
+    assert list(files.poll()) == []  # an archive is read once
+    later, _ = _model(tmp_path)  # a view started after the archiving sees every agent
+    assert {a.name for a in later.agents.values()} == {"a", "b", "c"}
+
+
 def test_hostile_lines_are_counted_and_skipped_and_valid_ones_kept(tmp_path: Path) -> None:
     (tmp_path / "sdk").mkdir()
     deep = "[" * 100_000 + "]" * 100_000
