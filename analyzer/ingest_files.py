@@ -7,9 +7,9 @@ boundaries into parts of about GROUP_BYTES.
 
 An archive (``<file>.zst``, swarmscope.archive) is read as the file it holds, under that
 file's path: where ingest stopped in the file before it was archived, it goes on in the
-archive. An archive it holds whole costs a look at its head and trailer; one with new data is
-unpacked into the scratch directory first. While both exist (archiving in progress), the file
-is read and the archive is not.
+archive. An archive it holds whole costs a look at its frame header and head; one with new
+data is unpacked as it is read (into the scratch directory). While both exist (archiving in
+progress), the file is read and the archive is not.
 """
 
 from __future__ import annotations
@@ -83,9 +83,8 @@ def discover(targets: list[Path], errors: list[LineError]) -> Iterator[Path]:
     """The regular files to read: each target that is a file, and every ``*.jsonl`` /
     ``*.json`` (or archive of one) under each directory. A named target that is missing,
     unreadable or not a regular file (a FIFO would block, /dev/zero never ends) raises
-    IngestError; inside a
-    directory, such entries (and symlink loops, unreadable subdirectories) are reported in
-    ``errors`` and skipped."""
+    IngestError; inside a directory, such entries (and symlink loops, unreadable
+    subdirectories) are reported in ``errors`` and skipped."""
     for target in targets:
         try:
             st = target.stat()
@@ -174,7 +173,7 @@ def _plan_archive(states: dict[str, FileState], path: Path, summary: IngestSumma
     with open_archive(path) as fh:
         head = fh.read(HEAD_BYTES)
     state = _current_state(states, original, head, size)
-    if size <= state.byte_offset and state.format != "document":
+    if size <= state.byte_offset:
         return []  # held whole already (the usual case: archived after it was read)
     fmt = state.format or ("jsonl" if _first_line_is_object(path) else "")
     if size > GROUP_BYTES or not fmt:  # to be cut into parts, or its format to be told

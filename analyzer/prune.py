@@ -64,10 +64,10 @@ def prune(data_dir: Path, older_than_s: float, *, dry_run: bool = False,
         states = {r[0]: r[1:] for r in con.execute(db.load_sql("prune_file_states")).fetchall()}
     finally:
         con.close()  # the database is not held while files are touched
-    _remove_partials(data_dir)
+    open_now = _open_files()
+    _remove_partials(data_dir, open_now)
     result = PruneResult()
     cutoff = time.time() - older_than_s
-    open_now = _open_files()
     for path in _candidates(data_dir):
         if compress and is_archive(path):
             continue  # already as small as it gets
@@ -79,6 +79,9 @@ def prune(data_dir: Path, older_than_s: float, *, dry_run: bool = False,
             if state is None or not _held_whole(path, state):
                 result.kept_not_held += 1
                 continue
+        except ValueError:  # an archive that is not one of ours: never removed
+            result.kept_not_held += 1
+            continue
         except OSError:
             continue  # vanished meanwhile: nothing to do
         if (st.st_dev, st.st_ino) in open_now:
@@ -113,10 +116,16 @@ def _held_whole(path: Path, state: tuple) -> bool:
     return len(head) == head_len and hashlib.sha256(head).hexdigest() == head_sha
 
 
-def _remove_partials(data_dir: Path) -> None:
-    """Half-written archives of an interrupted run (their originals are still there)."""
+def _remove_partials(data_dir: Path, open_now: set[tuple[int, int]]) -> None:
+    """Half-written archives of an interrupted run (their originals are still there); not
+    one a process is writing now (the sdk archives its rotated files as it runs)."""
     for p in data_dir.rglob(f"*{C.PARTIAL_ARCHIVE_SUFFIX}"):
-        p.unlink(missing_ok=True)
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) not in open_now:
+            p.unlink(missing_ok=True)
 
 
 def _open_files() -> set[tuple[int, int]]:

@@ -141,3 +141,8 @@ def test_archives_count_as_the_files_they_hold(data_dir: Path, tmp_path: Path) -
     assert sorted(p.name for p in (data_dir / "sdk").iterdir()) == ["traces.h.2.1.jsonl.zst"]
     ingest(None, data_dir, progress=False)  # the archive not held is read now
     assert _count(data_dir) == (40, 40)
+    # an archive that is none of ours, of a file the database holds: kept, no crash
+    (data_dir / "sdk" / "traces.h.2.1.jsonl.zst").write_bytes(b"not zstd at all")
+    os.utime(data_dir / "sdk" / "traces.h.2.1.jsonl.zst", (OLD, OLD))
+    odd = runner.invoke(app, ["prune", "--older-than", "7d", "-d", str(data_dir)])
+    assert odd.exit_code == 0 and "kept 1 not fully ingested" in odd.output, odd.output
