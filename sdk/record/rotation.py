@@ -127,5 +127,5 @@ class RotatingMetricExporter(_ClosesItsStream, FileMetricExporter):
 def _archive(path: Path) -> None:
     try:
         archive(path)
-    except OSError as error:  # the file stays as it is: nothing is lost
+    except Exception as error:  # the file stays as it is: nothing is lost, nothing raised
         logger.warning("swarmscope: could not archive %s: %s", path, error)
