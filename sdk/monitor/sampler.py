@@ -319,7 +319,7 @@ class ResourceMonitor:
                     return self._ended(member, ZOMBIE, ppid)
                 mem = proc.memory_info()
                 cpu = proc.cpu_times()
-                threads = proc.num_threads()
+                threads = proc.num_threads() - _shutdown_threads(member.pid)
                 ctx = proc.num_ctx_switches()
                 fds = proc.num_fds()
         except psutil.ZombieProcess:
@@ -393,6 +393,18 @@ class ResourceMonitor:
     @property
     def system_sample(self) -> SystemSample | None:
         return self._system
+
+
+# The threads swarmscope starts to flush its telemetry as the process ends. The last sample
+# of a process sampling itself is taken while they run; counted, they would look like threads
+# left behind after termination (cleanup.thread_excess) in every session that ends cleanly.
+SHUTDOWN_THREAD_NAME = "swarmscope-shutdown"
+
+
+def _shutdown_threads(pid: int) -> int:
+    if pid != os.getpid():
+        return 0
+    return sum(1 for t in threading.enumerate() if t.name == SHUTDOWN_THREAD_NAME)
 
 
 def _share(value: float) -> float:

@@ -247,3 +247,25 @@ def test_multiprocessing_workers_flush_before_os_exit(
     assert exit_code == "0"
     work = next(s for s in load_spans(data_dir) if s.attrs.get(c.TASK_NAME) == "in-worker")
     assert f".{worker_pid}." in work.file.name
+
+
+def test_the_last_sample_does_not_count_the_threads_that_flush_telemetry(data_dir: Path) -> None:
+    """The final collection of a process sampling itself runs while swarmscope's shutdown
+    threads flush; counted, they were a thread 'left behind' in every cleanly ended session."""
+    code = textwrap.dedent("""
+        import time, swarmscope
+        swarmscope.init(service_name="threads", sample_interval=0.2)
+        time.sleep(1.5)
+        swarmscope.shutdown()
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    (path,) = sdk_files(data_dir, c.SIGNAL_METRICS)
+    counts = [(int(p["timeUnixNano"]), int(p["asInt"])) for line in read_lines(path)
+              for rm in line["resourceMetrics"] for sm in rm["scopeMetrics"]
+              for m in sm["metrics"] if m["name"] == c.PROCESS_THREAD_COUNT
+              for p in (m.get("gauge") or m.get("sum"))["dataPoints"]]  # fmt: skip
+    counts.sort()
+    assert len(counts) >= 3
+    *running, (_, last) = counts
+    typical = sorted(n for _, n in running)[len(running) // 2]
+    assert last <= typical  # the last is no higher than while it ran
