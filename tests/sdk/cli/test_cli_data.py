@@ -82,6 +82,15 @@ def test_sql_formats(plain_otel_data: Path) -> None:
     assert table.returncode == 0 and "child" in table.stdout and "INTERNAL" in table.stdout
 
 
+def test_sql_answers_with_time_zones(plain_otel_data: Path) -> None:
+    # DuckDB hands TIMESTAMPTZ values to Python through pytz; without it `now()` was an error
+    query = "SELECT TIMESTAMPTZ '2026-01-01 12:00:00+00' AS t, now() IS NOT NULL AS ok"
+    result = run("sql", query, "-f", "csv", data_dir=plain_otel_data)
+    assert result.returncode == 0, result.stderr
+    assert list(csv.reader(io.StringIO(result.stdout))) == [
+        ["t", "ok"], ["2026-01-01 12:00:00+00:00", "True"]]
+
+
 def test_sessions_lists_sessions(plain_otel_data: Path) -> None:
     result = run("sessions", "--format", "json", data_dir=plain_otel_data)
     assert result.returncode == 0, result.stderr
