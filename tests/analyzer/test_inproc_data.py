@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from otlp_session import kv
 from swarmscope import conventions as C
 from swarmscope.analyzer import db
 from swarmscope.analyzer.ingest import ingest
@@ -17,22 +18,12 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SESSION = "sess-counted"
 
 
-def _kv(key: str, value: str | int | float | bool) -> dict:
-    if isinstance(value, bool):
-        return {"key": key, "value": {"boolValue": value}}
-    if isinstance(value, int):
-        return {"key": key, "value": {"intValue": str(value)}}
-    if isinstance(value, float):
-        return {"key": key, "value": {"doubleValue": value}}
-    return {"key": key, "value": {"stringValue": value}}
-
-
 def _run(n: int, retained: int, counted: bool | None) -> dict:
-    attrs = [_kv(C.GEN_AI_OPERATION_NAME, "invoke_agent"), _kv(C.GEN_AI_AGENT_NAME, "leaky"),
-             _kv(C.PROCESS_PID, 4321), _kv(C.AGENT_RUN_RETAINED_BLOCKS, retained),
-             _kv(C.AGENT_RUN_PROCESS_BLOCKS, 500_000 + retained)]
+    attrs = [kv(C.GEN_AI_OPERATION_NAME, "invoke_agent"), kv(C.GEN_AI_AGENT_NAME, "leaky"),
+             kv(C.PROCESS_PID, 4321), kv(C.AGENT_RUN_RETAINED_BLOCKS, retained),
+             kv(C.AGENT_RUN_PROCESS_BLOCKS, 500_000 + retained)]
     if counted is not None:
-        attrs.append(_kv(C.AGENT_RUN_MEMORY_COUNTED, counted))
+        attrs.append(kv(C.AGENT_RUN_MEMORY_COUNTED, counted))
     start = T + n * 1_000_000_000
     return {"traceId": TRACE, "spanId": f"{n + 1:016x}", "name": "invoke_agent leaky",
             "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 10_000_000),
@@ -46,7 +37,7 @@ def test_runs_left_out_are_no_points_of_the_series(tmp_path: Path) -> None:
     for n, flag in enumerate(counted):
         total += 20_000 if flag is not False else 0
         spans.append(_run(n, total, flag))
-    resource = {"attributes": [_kv(C.SESSION_ID, SESSION), _kv(C.SERVICE_NAME, "fw")]}
+    resource = {"attributes": [kv(C.SESSION_ID, SESSION), kv(C.SERVICE_NAME, "fw")]}
     line = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
     (tmp_path / "runs.jsonl").write_text(json.dumps(line) + "\n")
     ingest([tmp_path / "runs.jsonl"], tmp_path)
