@@ -76,6 +76,7 @@ class ResourceMonitor:
         self._system: SystemSample | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._stopped = False  # stop() took the last round: collections no longer sample
         self.rounds = 0
         self.cpu_seconds = 0.0  # CPU time spent in sampling rounds (any thread)
         self.gc = GcMetrics(meter) if python_runtime else None
@@ -133,15 +134,24 @@ class ResourceMonitor:
         if self.gc is not None:
             self.gc.install()
         self._stop.clear()
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="swarmscope-monitor", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and the GC hook (idempotent); pending GC pauses are recorded."""
+        """Stop the thread and the GC hook (idempotent); pending GC pauses are recorded.
+
+        A monitor that ran takes its last round here, in the stopping thread, and later
+        collections report that round. Sampled afterwards, during the telemetry's own flush,
+        a process sampling itself would count the flush's threads: threads 'left behind after
+        termination' (cleanup.thread_excess) in every session that ends cleanly."""
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        if thread is not None and not self._stopped:
+            self._safe_round()
+            self._stopped = True
         if self.gc is not None:
             self.gc.uninstall()
 
@@ -158,6 +168,7 @@ class ResourceMonitor:
         self._round_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
+        self._stopped = False
         self._roots, self._members, self._snapshot, self._zombies = {}, {}, [], []
         self._noted, self._denied = set(), set()
         self._table = procfs.ProcessTable()
@@ -319,7 +330,7 @@ class ResourceMonitor:
                     return self._ended(member, ZOMBIE, ppid)
                 mem = proc.memory_info()
                 cpu = proc.cpu_times()
-                threads = proc.num_threads() - _shutdown_threads(member.pid)
+                threads = proc.num_threads()
                 ctx = proc.num_ctx_switches()
                 fds = proc.num_fds()
         except psutil.ZombieProcess:
@@ -380,9 +391,9 @@ class ResourceMonitor:
 
     # --- what the instruments read --------------------------------------------------------------
     def current(self) -> list[tuple[ProcessSample, SampledProcess]]:
-        """The latest round's (sample, member) pairs; without the background thread, a
-        collection samples for itself first."""
-        if not self.running:
+        """The latest round's (sample, member) pairs; without the background thread (and
+        before stop() took the last round), a collection samples for itself first."""
+        if not self.running and not self._stopped:
             self._safe_round()
         return self._snapshot
 
@@ -393,18 +404,6 @@ class ResourceMonitor:
     @property
     def system_sample(self) -> SystemSample | None:
         return self._system
-
-
-# The threads swarmscope starts to flush its telemetry as the process ends. The last sample
-# of a process sampling itself is taken while they run; counted, they would look like threads
-# left behind after termination (cleanup.thread_excess) in every session that ends cleanly.
-SHUTDOWN_THREAD_NAME = "swarmscope-shutdown"
-
-
-def _shutdown_threads(pid: int) -> int:
-    if pid != os.getpid():
-        return 0
-    return sum(1 for t in threading.enumerate() if t.name == SHUTDOWN_THREAD_NAME)
 
 
 def _share(value: float) -> float:

@@ -31,7 +31,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from swarmscope import __version__
 from swarmscope import conventions as c
-from swarmscope.monitor.sampler import SHUTDOWN_THREAD_NAME
 from swarmscope.record.exporters import (
     ReportingMetricExporter,
     ReportingSpanExporter,
@@ -277,7 +276,7 @@ def _run_bounded(jobs: list[Callable[[], None]], timeout: float) -> bool:
             except Exception as error:
                 logger.debug("shutdown step failed: %r", error)
 
-        thread = threading.Thread(target=guarded, name=SHUTDOWN_THREAD_NAME, daemon=True)
+        thread = threading.Thread(target=guarded, name="swarmscope-shutdown", daemon=True)
         thread.start()
         threads.append(thread)
     deadline = time.monotonic() + timeout
