@@ -31,6 +31,7 @@ from swarmscope.archive import (
     open_archive,
     original_of,
     original_size,
+    superseded,
     unpack,
 )
 
@@ -109,9 +110,10 @@ def _walk(top: Path, errors: list[LineError]) -> Iterator[Path]:
 
     for folder, dirs, names in os.walk(top, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if d != SCRATCH_DIR)
+        listed = set(names)
         for name in sorted(names):
             p = Path(folder, name)
-            if not is_telemetry(p) or (is_archive(p) and original_of(p).name in names):
+            if not is_telemetry(p) or superseded(p, listed):
                 continue  # not telemetry; an archive whose file is still there (read that)
             try:
                 st = p.stat()

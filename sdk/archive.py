@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,6 +34,12 @@ def is_archive(path: Path) -> bool:
 def is_telemetry(path: Path) -> bool:
     """A telemetry file or an archive of one."""
     return path.suffix in c.TELEMETRY_SUFFIXES or is_archive(path)
+
+
+def superseded(path: Path, names: Collection[str]) -> bool:
+    """An archive listed beside the file it holds (``names``: its folder's entries): archiving
+    is still under way, and readers read the file."""
+    return is_archive(path) and original_of(path).name in names
 
 
 def archive_of(path: Path) -> Path:

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from swarmscope import conventions as c
-from swarmscope.archive import is_archive, open_archive, original_of
+from swarmscope.archive import is_archive, open_archive, original_of, superseded
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_READ_BYTES = 32 * 1024 * 1024  # per refresh, over all files
 METRICS_TAIL_BYTES = 4 * 1024 * 1024
 SIGNALS = (c.SIGNAL_TRACES, c.SIGNAL_METRICS, c.SIGNAL_LOGS)
+SPAN_ARCHIVE = ".jsonl" + c.ARCHIVE_SUFFIX  # traces.*.jsonl.zst: read for the agents' spans
 
 
 def signal_of(path: Path) -> str | None:
@@ -118,9 +119,13 @@ class LiveFiles:
                 names = os.listdir(self.data_dir / sub)
             except OSError:
                 continue
-            found += [self.data_dir / sub / n for n in names if n.endswith(".jsonl")
-                      or (n.startswith(c.SIGNAL_TRACES) and n.endswith(".jsonl.zst")
-                          and n[:-len(c.ARCHIVE_SUFFIX)] not in names)]
+            listed = set(names)
+            for name in names:
+                path = self.data_dir / sub / name
+                if name.endswith(".jsonl") or (
+                        signal_of(path) == c.SIGNAL_TRACES and name.endswith(SPAN_ARCHIVE)
+                        and not superseded(path, listed)):
+                    found.append(path)
         return sorted(p for p in found if signal_of(p))
 
     def poll(self) -> Iterator[tuple[str, dict[str, Any]]]:
