@@ -48,8 +48,10 @@ DEFAULT_SETTLE_S = 0.3
 EXEC_GRACE_S = 0.005
 # A forked child that still shows its parent's command line, or none (read while the kernel
 # swaps its program in), is usually about to exec (Python's fork-exec takes milliseconds): it
-# is named once it has, or after this long.
-NAME_WAIT_S = 0.25
+# is named once it has, or after this long. On a loaded machine a fork-exec took over 0.25 s
+# and a child was named after its parent; a child that does exec is named at its next scan
+# after the exec all the same, so the wait only delays children that never exec.
+NAME_WAIT_S = 1.0
 # Programs that exec what they run within milliseconds, such as the "#!/usr/bin/env node" of a
 # Node CLI like claude: the process is named after what it becomes (or after NAME_WAIT_S).
 EXEC_WRAPPERS = frozenset({"env", "nice", "nohup", "stdbuf", "ionice", "taskset", "chrt"})
