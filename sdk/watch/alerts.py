@@ -61,9 +61,16 @@ class WatchRules:
         except Exception:
             log.debug("watch alert rules failed", exc_info=True)
 
+    def check_hung(self, watcher: Watcher) -> None:
+        """An alert for each hung worker found so far (once each); never raises."""
+        try:
+            for worker in list(watcher.hung.found.values()):
+                self._hung(worker, watcher)
+        except Exception:
+            log.debug("watch alert rules failed", exc_info=True)
+
     def _check(self, watcher: Watcher) -> None:
-        for worker in list(watcher.hung.found.values()):
-            self._hung(worker, watcher)
+        self.check_hung(watcher)
         now = time.monotonic()
         if now - self._last < CHECK_EVERY_S:
             return
@@ -87,7 +94,7 @@ class WatchRules:
         agent = watcher.report.agents.get((worker.pid, worker.start_ticks))
         self.alerts.raise_alert(Alert(
             AlertCondition.HUNG, value=worker.idle_s, threshold=watcher.hung.after, unit="s",
-            message=f"pid {worker.pid} ({worker.name}) hung: idle {worker.idle_s:.0f}s "
+            message=f"pid {worker.pid} ({worker.name}) looks hung: idle {worker.idle_s:.0f}s "
                     f"waiting on {worker.waiting_on}",
             pid=worker.pid, start_ticks=worker.start_ticks, agent_name=worker.name,
             agent_id=worker.agent_id or (agent.agent_id if agent else None),

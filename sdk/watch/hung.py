@@ -140,9 +140,10 @@ class HungDetector:
             del self._status_paths[key]
         return new
 
-    def check_tree(self, members: Mapping[tuple[int, int], Any], agents: Mapping[Any, Any]) -> None:
+    def check_tree(self, members: Mapping[tuple[int, int], Any], agents: Mapping[Any, Any],
+                   say: bool = True) -> None:  # fmt: skip
         """Check the live members of a watched tree (named after their agents); note each
-        newly hung one on stderr."""
+        newly hung one on stderr, unless ``say`` is false (a live alert says it instead)."""
         live = []
         for key, member in members.items():
             if member.exited:
@@ -151,6 +152,8 @@ class HungDetector:
             name = agent.name if agent else member.stat.comm
             live.append((key, name, agent.agent_id if agent else None))
         for worker in self.check(live):
+            if not say:
+                continue
             print(
                 f"swarmscope: pid {worker.pid} ({worker.name}) looks hung: idle "
                 f"{worker.idle_s:.0f}s waiting on {worker.waiting_on}",

@@ -253,7 +253,7 @@ class Watcher:
         while not self._root_done():
             self.poll(scan=time.monotonic() - self._last_scan >= self.poll_interval * 0.9)
             if self.hung.due():
-                self.hung.check_tree(self.tracker.members, self.report.agents)
+                self._check_hung()
             if self.alerts is not None:
                 self.alerts.check(self)  # live alerts: hung, orphans, duplicate daemons
             self._pause()
@@ -267,10 +267,17 @@ class Watcher:
         self._name_unnamed(force=True)
         self._settle_pending()
         # brings the idle time of the hung up to date
-        self.hung.check_tree(self.tracker.members, self.report.agents)
+        self._check_hung()
+        if self.alerts is not None:
+            self.alerts.check_hung(self)  # one found only now is alerted too
         self._audit()
         self.close()
         return self.report
+
+    def _check_hung(self) -> None:
+        # With live alerts on, the alert is the one line that says a worker hung.
+        self.hung.check_tree(self.tracker.members, self.report.agents,
+                             say=self.alerts is None)  # fmt: skip
 
     def _pause(self) -> None:
         """Until the next scan is due, or sooner when a fork/exit event arrives."""

@@ -150,7 +150,10 @@ def test_a_hung_worker_alerts_once(tmp_path: Path) -> None:
     result = run(tmp_path, "python3", script, env={c.ENV_HUNG_AFTER: "1"})
     lines = alert_lines(result.stderr, "hung")
     assert len(lines) == 1, result.stderr
-    assert "(python3 -c) hung" in lines[0] and "stdin" in lines[0]
+    assert "(python3 -c) looks hung" in lines[0] and "stdin" in lines[0]
+    # said twice in all: the alert while it ran, and the list of the hung when it ended
+    said = [line for line in result.stderr.splitlines() if "(python3 -c)" in line]
+    assert len(said) == 2 and "ALERT" in said[0] and "hung: pid" in said[1], result.stderr
 
 
 DAEMONS_AND_POOL = """
