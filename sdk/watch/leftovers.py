@@ -77,7 +77,8 @@ def describe(
     name: str | None = None,
 ) -> Leftover:
     """A left-over process from its stat (command line only when enabled, and redacted);
-    ``name`` is the one it was recorded under (a zombie's command line is gone)."""
+    ``name`` is the one it was recorded under (a zombie's command line is gone), kept unless
+    the process has since exec'd another program."""
     argv = [] if stat.is_zombie else procfs.read_cmdline(stat.pid)
     return Leftover(
         pid=stat.pid,
@@ -87,10 +88,19 @@ def describe(
         command_line=redact_command_line(argv) if record_command_line and argv else None,
         agent_id=agent_id,
         age_s=max(0.0, time.time() - stat.create_time),
-        name=name or agent_name(argv, stat.comm),
+        name=_current(name, argv, stat.comm),
         parent_name=process_name(stat.ppid) if stat.ppid > 0 else None,
         start_ticks=stat.start_ticks,
     )
+
+
+def _current(recorded: str | None, argv: list[str], comm: str) -> str:
+    """The recorded name, or the one of the program it runs now when that is another: a
+    child starved of CPU between fork and exec was named after its parent."""
+    now = agent_name(argv, comm)
+    if recorded is None or (argv and recorded.split(" ", 1)[0] != now.split(" ", 1)[0]):
+        return now
+    return recorded
 
 
 def find_leftovers(

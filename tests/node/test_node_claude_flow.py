@@ -36,7 +36,9 @@ def cf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def _daemon(data_dir: Path, work: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """``swarmscope run -- claude-flow daemon start --foreground``, stopped by SIGTERM (which
-    the watcher forwards) after DAEMON_S, as a user's Ctrl-C or service manager would."""
+    the watcher forwards) DAEMON_S after it is up, as a user's Ctrl-C or service manager
+    would. Up: its pid file exists, which it writes after installing its SIGTERM handler (a
+    SIGTERM before that ends node by default, with 143, on a slow machine)."""
     work.mkdir(parents=True, exist_ok=True)
     full = {**os.environ, **env, c.ENV_DATA_DIR: str(data_dir), c.ENV_SAMPLE_INTERVAL: "0.2"}
     full.pop(c.ENV_SESSION_ID, None)
@@ -44,6 +46,10 @@ def _daemon(data_dir: Path, work: Path, env: dict[str, str]) -> subprocess.Compl
         [sys.executable, "-m", "swarmscope.cli", "run", "--", "claude-flow", "daemon", "start",
          "--foreground", "-Q"], cwd=work, env=full, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
+    pid_file = work / ".claude-flow" / "daemon.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     time.sleep(DAEMON_S)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)

@@ -359,3 +359,25 @@ def test_observed_ends_carry_exit_time_and_the_instance_id(tmp_path: Path, data_
     for span in spans:
         if c.GEN_AI_OPERATION_NAME in span.attrs:
             assert c.AGENT_INSTANCE_ID in span.attrs and c.GEN_AI_AGENT_ID not in span.attrs
+
+
+def test_a_leftover_is_named_after_the_program_it_runs_now() -> None:
+    """A child starved of CPU between fork and exec is recorded under its parent's name; once
+    it runs another program the leftover table names that program, while a process still
+    running what it was named after keeps its recorded name."""
+    from swarmscope import procfs
+    from swarmscope.watch.leftovers import describe
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        for _ in range(100):  # until the exec has happened
+            if procfs.read_cmdline(proc.pid)[:1] == ["sleep"]:
+                break
+            time.sleep(0.02)
+        stat = procfs.read_stat(proc.pid)
+        assert describe(stat, name="python3 daemonize.py").name == "sleep"
+        assert describe(stat, name="sleep (the daemon)").name == "sleep (the daemon)"
+        assert describe(stat).name == "sleep"
+    finally:
+        proc.kill()
+        proc.wait()
