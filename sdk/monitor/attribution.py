@@ -13,7 +13,8 @@ cheap mode, the default) or ``tracemalloc``'s traced bytes (exact mode). A proce
 counter also sees what other threads allocated meanwhile, so an interval is charged only when
 
 * the other threads used (next to) no CPU during it (``process_time`` minus this thread's
-  ``thread_time``): nothing else can have allocated much, and
+  ``thread_time``, the process clock read on both sides of the counter, so a thread that
+  runs during a read counts in both intervals): nothing else can have allocated much, and
 * one agent holds most of the interval's CPU (``DOMINANT_SHARE``): the CPU of its runs and
   of its *glue* - the steps, outside any run, of an asyncio task that ran one of its runs
   (a framework's code before and after its span) - against all CPU but a small allowance
@@ -239,11 +240,11 @@ class Ledger:
         cpu = st.interval_cpu = st.interval_cpu + used
         st.owner, st.glue = owner, glue
         if close or self.exact or st.last_memory is None or cpu >= READ_EVERY_CPU_S:
-            self._read(st, _process_time())
+            self._read(st)
         elif cpu >= SMALL_STEP_CPU_S:  # below: too little to matter, and no clock read
             party = owner.agent if owner is not None else glue
             if (settle and st.interval) or (party is not None and party not in st.parties):
-                self._read(st, _process_time())
+                self._read(st)
 
     def owner(self) -> Run | None:
         """The run this thread's current segment is charged to."""
@@ -259,12 +260,20 @@ class Ledger:
         last = self._state().last_memory
         return last if last is not None and not self.exact else self._memory()
 
-    def _read(self, st: _ThreadState, proc: float) -> None:
+    def _read(self, st: _ThreadState) -> None:
+        """Read the counter, with the process's CPU clock on both sides: another thread that
+        runs during the read (a GIL switch) counts as another thread in the interval that
+        ends here and in the one that begins, since its allocations may fall in either."""
+        proc_before = _process_time()
         memory = self._memory()
+        proc = _process_time()
+        now = _thread_time()
+        read_cpu = now - st.last_cpu  # this thread's, since its segment closed: the read
         if st.last_memory is not None and st.interval:
             with self._lock:
-                self._settle(st, memory - st.last_memory, _others(st, proc))
-        st.last_proc = proc
+                self._settle(st, memory - st.last_memory, _others(st, proc) - read_cpu)
+        st.last_cpu = now  # the read's own CPU is charged to no agent
+        st.last_proc = proc_before + read_cpu
         st.last_memory = memory
         st.interval_cpu = 0.0
         st.interval = {}
