@@ -155,8 +155,11 @@ def test_the_leak_is_charged_to_the_leaking_agent_only(rig: Rig, mode: str) -> N
         assert leaky >= 60_000  # of 300 000 kept
     else:
         # threads under CPU contention: a run interrupted by the other thread's work is left
-        # out whole, so fewer of the leaky runs count (docs/inproc.md) - never the tidy ones
-        assert leaky >= tidy_blocks
+        # out whole, so fewer of the leaky runs count, maybe none (docs/inproc.md); each one
+        # that counts kept its 20,000 strings, charged to leaky and not to tidy
+        counted = [s for s in rig.runs() if s.attributes[c.AGENT_RUN_MEMORY_COUNTED]
+                   and s.attributes[c.GEN_AI_AGENT_NAME] == "leaky"]
+        assert leaky >= 0.9 * 20_000 * len(counted)
     # a run counts whole or not at all, so the tidy agent's frees cannot be lost without its
     # allocations: it keeps next to nothing on paper, idle or under CPU contention
     line = load_config().threshold("memory", "inproc_min_blocks_per_run")
