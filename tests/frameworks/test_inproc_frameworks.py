@@ -21,9 +21,9 @@ from swarmscope.analyzer.results import SessionGrade, Verdict
 
 PROGRAMS = Path(__file__).with_name("programs")
 VENV_BIN = Path(sys.executable).parent
-# About half of an asyncio agent's runs can be told apart (the telemetry's own threads run
-# in the others); a leak verdict needs 11 counted runs (warm-up 25 %, 8 samples), which 24
-# runs gave only just, so often not on a busy machine.
+# About half of an asyncio agent's runs are told apart, the rest left out whole (docs/inproc.md,
+# "Measured limits"); a leak verdict needs 11 counted runs (warm-up 25 %, 8 samples), which
+# 24 runs gave only just, and often not on a busy machine.
 RUNS = 48
 BURN_S = 0.05  # the burner's tool, per run
 NAMES = {"leaky", "burner", "tidy"}
