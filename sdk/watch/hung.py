@@ -151,9 +151,10 @@ class HungDetector:
             agent = agents.get(key)
             name = agent.name if agent else member.stat.comm
             live.append((key, name, agent.agent_id if agent else None))
-        for worker in self.check(live):
-            if not say:
-                continue
+        found = self.check(live)
+        if not say:
+            return
+        for worker in found:
             print(
                 f"swarmscope: pid {worker.pid} ({worker.name}) looks hung: idle "
                 f"{worker.idle_s:.0f}s waiting on {worker.waiting_on}",

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from otlp_files import audit_events, by_operation, load_spans
 from swarmscope import conventions as c
+from swarmscope import procfs
+from swarmscope.watch.leftovers import describe
 
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
 NODE = shutil.which("node")
@@ -365,9 +367,6 @@ def test_a_leftover_is_named_after_the_program_it_runs_now() -> None:
     """A child starved of CPU between fork and exec is recorded under its parent's name; once
     it runs another program the leftover table names that program, while a process still
     running what it was named after keeps its recorded name."""
-    from swarmscope import procfs
-    from swarmscope.watch.leftovers import describe
-
     proc = subprocess.Popen(["sleep", "30"])
     try:
         for _ in range(100):  # until the exec has happened
