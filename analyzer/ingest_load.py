@@ -21,7 +21,7 @@ import zstandard
 from swarmscope import conventions as C
 from swarmscope.archive import unpack
 
-from . import db
+from . import db, ingest_arrow
 from .db_errors import hint, is_fatal
 from .ingest_careful import read_careful
 from .ingest_files import Batch, cut_short
@@ -29,12 +29,15 @@ from .ingest_json import dumps_compact, loads
 from .ingest_results import IngestError, IngestSummary, LineError
 
 JOIN_BELOW_BYTES = 4 * 1024 * 1024  # smaller files of a group are read as one joined file
+# False: every group goes to the SQL reader (the tests and benchmarks compare the two).
+USE_ARROW = True
 _SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Give a connection the OTLP shape, the flattening macros and the ingest settings."""
-    for name in ("ingest_shape", "ingest_macros", "ingest_connection"):
+    for name in ("ingest_shape", "ingest_macros", "ingest_values_docs", "ingest_values",
+                 "ingest_connection"):
         con.execute(_sql(name))
 
 
@@ -48,6 +51,7 @@ def ingest_group(
     summary: IngestSummary,
     lock: threading.Lock,
     scratch: Path,
+    arrow: bool = True,
 ) -> bool:
     """Ingest a group of files in one transaction; if that fails, each half on its own
     (so one bad file among many costs a few retries, not one run per file). False when (a
@@ -55,33 +59,47 @@ def ingest_group(
     file, is at fault (full, read-only): then every other group would fail too.
 
     Temporary copies go to ``scratch`` (inside the data directory, emptied by each run),
-    so a run killed midway leaves nothing behind for long."""
+    so a run killed midway leaves nothing behind for long. The Arrow reader
+    (``ingest_arrow``) takes the group when it can (``arrow``), the SQL reader otherwise."""
     errors: list[LineError] = []
+    loaded = None
     try:
         with tempfile.TemporaryDirectory(prefix="group-", dir=scratch) as tmp:
-            # Read outside the transaction: a failed fast read must not abort it.
-            con.execute(_sql("ingest_tables"))
-            lines = _read_group(con, group, Path(tmp), errors)
+            staged = [_stage(b, Path(tmp), i, errors) for i, b in enumerate(group)]
+            loaded = _load_arrow(con, staged) if arrow and USE_ARROW else None
+            if loaded is None:
+                # Read outside the transaction: a failed fast read must not abort it.
+                con.execute(_sql("ingest_tables"))
+                _read_group(con, staged, Path(tmp), errors)
+                con.execute(_sql("ingest_values_docs"))
+                con.execute(_sql("ingest_res_docs"))
+        lines = [st.lines for st in staged]
         # Resources on their own (serialised, so two groups never add the same one): a
         # resource without rows is harmless if the transaction below fails.
         with lock:
             new_resources = con.execute(_sql("ingest_resources")).fetchone()[0]
+        if loaded:
+            ingest_arrow.register_records(con, loaded)
+        con.execute(_sql("ingest_items_arrow" if loaded else "ingest_items_docs"))
         con.begin()
         try:
-            added = _load_rows(con, errors)
+            added = _load_rows(con, errors) if loaded is None else _load_arrow_rows(con, loaded)
             now = datetime.now(UTC).replace(tzinfo=None)
             _save_errors(con, errors, now)
-            _save_states(con, group, lines, now)
+            signals = _signals(con) if loaded is None else loaded.signals
+            _save_states(con, group, lines, signals, now)
             con.commit()
         except BaseException:
             con.rollback()
             raise
+    except ingest_arrow.Refused:
+        return ingest_group(con, group, summary, lock, scratch, arrow=False)
     except (duckdb.Error, OSError, ValueError, zstandard.ZstdError) as exc:
         if is_fatal(exc):
             raise IngestError(f"ingest stopped: {hint(exc)}") from None
         if len(group) > 1:
             half = len(group) // 2
-            results = [ingest_group(con, part, summary, lock, scratch)
+            results = [ingest_group(con, part, summary, lock, scratch, arrow)
                        for part in (group[:half], group[half:])]
             return all(results)
         with lock:
@@ -89,6 +107,7 @@ def ingest_group(
                 LineError(str(group[0].path), None, f"file not ingested: {exc}"))
         return False
     finally:
+        ingest_arrow.unload(con)
         con.execute(_sql("ingest_drop_tables"))
     with lock:
         summary.paths_read.update(str(b.path) for b in group)
@@ -162,10 +181,32 @@ def _bytes_of(batch: Batch, tmp: Path, index: int, errors: list[LineError]) -> P
     return unpacked
 
 
+def _load_arrow(
+    con: duckdb.DuckDBPyConnection, staged: list[_Staged]
+) -> ingest_arrow.Loaded | None:
+    """The group's records registered by the Arrow reader, or None when the SQL reader
+    must read it (documents, lines read_json would number differently, or what
+    ingest_arrow refuses)."""
+    if not all(st.clean and st.batch.format == "jsonl" for st in staged):
+        return None
+    regions = [ingest_arrow.Region(str(st.batch.path), st.batch.first_line, st.data, st.lines)
+               for st in staged]
+    try:
+        loaded = ingest_arrow.load(con, regions)
+        if con.execute(_sql("ingest_arrow_checks")).fetchone()[0]:
+            raise ingest_arrow.Refused("a record the SQL reader reports")
+        con.execute(_sql("ingest_values_arrow"))
+        con.execute(_sql("ingest_res_arrow"))
+    except ingest_arrow.Refused:
+        ingest_arrow.unload(con)
+        return None
+    return loaded
+
+
 def _read_group(
-    con: duckdb.DuckDBPyConnection, group: list[Batch], tmp: Path, errors: list[LineError]
-) -> list[int]:
-    """Fill the batch tables (_docs) with the group's records; return each batch's line count.
+    con: duckdb.DuckDBPyConnection, staged: list[_Staged], tmp: Path, errors: list[LineError]
+) -> None:
+    """Fill the batch tables (_docs) with the group's records.
 
     Clean JSON Lines (no blank lines: read_json skips them, which would shift the line
     numbers) of several files are joined into one file and read by one read_json; DuckDB
@@ -173,7 +214,6 @@ def _read_group(
     each file is tried alone; a file it rejects, or one with blank lines, is read line by
     line.
     """
-    staged = [_stage(b, tmp, i, errors) for i, b in enumerate(group)]
     clean = [st for st in staged if st.clean and len(st.data) >= JOIN_BELOW_BYTES]
     small = [st for st in staged if st.clean and len(st.data) < JOIN_BELOW_BYTES]
     careful = [st for st in staged if not st.clean]
@@ -196,7 +236,6 @@ def _read_group(
     for st in careful:
         _read_careful(con, st, tmp, errors)
     con.execute(_sql("ingest_line_map"))
-    return [st.lines for st in staged]
 
 
 def _read_one(con: duckdb.DuckDBPyConnection, source: Path, staged: list[_Staged]) -> None:
@@ -244,6 +283,22 @@ def _load_rows(con: duckdb.DuckDBPyConnection, errors: list[LineError]) -> dict[
     return added
 
 
+def _load_arrow_rows(
+    con: duckdb.DuckDBPyConnection, loaded: ingest_arrow.Loaded
+) -> dict[str, int]:
+    """Flatten the Arrow reader's records into the model's tables. Every record was checked
+    (ingest_arrow_checks.sql), so each must be stored; if not, the SQL reader reads the
+    group again and says why."""
+    added = {}
+    for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),
+                        ("logs", "ingest_logs")):
+        held = loaded.held[table]
+        added[table] = con.execute(_sql(name)).fetchone()[0] if held else 0
+        if added[table] != held:
+            raise ingest_arrow.Refused(f"{table}: {added[table]} of {held} stored")
+    return added
+
+
 def _save_errors(con: duckdb.DuckDBPyConnection, errors: list[LineError], now: datetime) -> None:
     if errors:
         con.executemany(
@@ -253,9 +308,9 @@ def _save_errors(con: duckdb.DuckDBPyConnection, errors: list[LineError], now: d
 
 
 def _save_states(
-    con: duckdb.DuckDBPyConnection, group: list[Batch], lines: list[int], now: datetime
+    con: duckdb.DuckDBPyConnection, group: list[Batch], lines: list[int],
+    signals: dict[str, str], now: datetime,
 ) -> None:
-    signals = _signals(con)
     rows = [
         (str(b.path), b.state.generation, b.head_sha256, b.head_len, b.end,
          b.state.line_count + n, b.format, signals.get(str(b.path)),

@@ -52,35 +52,19 @@ CREATE OR REPLACE TEMP MACRO otlp_nested(j) AS CASE
 END;
 CREATE OR REPLACE TEMP MACRO otlp_too_big(j) AS strlen(j::VARCHAR) > 1048576;
 
--- A nested value (inside arrayValue / kvlistValue) as plain JSON.
-CREATE OR REPLACE TEMP MACRO otlp_json(v) AS CASE
+-- A nested value (inside arrayValue / kvlistValue) as plain JSON; otlp_json_scalar for the
+-- scalar kinds alone.
+CREATE OR REPLACE TEMP MACRO otlp_json_scalar(v) AS CASE
     WHEN v.stringValue IS NOT NULL THEN to_json(v.stringValue)
     WHEN v.intValue IS NOT NULL THEN to_json(v.intValue)
     WHEN v.doubleValue IS NOT NULL THEN to_json(v.doubleValue)
     WHEN v.boolValue IS NOT NULL THEN to_json(v.boolValue)
     WHEN v.bytesValue IS NOT NULL THEN to_json(v.bytesValue)
+END;
+CREATE OR REPLACE TEMP MACRO otlp_json(v) AS coalesce(otlp_json_scalar(v), CASE
     WHEN v.arrayValue IS NOT NULL THEN otlp_nested(v.arrayValue)
     WHEN v.kvlistValue IS NOT NULL THEN otlp_nested(v.kvlistValue)
-END;
-
--- An AnyValue as a typed VARIANT: string, int, double, bool, bytes (BLOB), array (list),
--- kvlist (object). Values nested two levels deep keep their OTLP JSON form.
--- (coalesce only evaluates an argument for the rows still NULL, which keeps this cheap.)
-CREATE OR REPLACE TEMP MACRO otlp_value(v) AS coalesce(
-    otlp_string(v.stringValue)::VARIANT,
-    v.intValue::VARIANT,
-    v.doubleValue::VARIANT,
-    v.boolValue::VARIANT,
-    CASE
-        WHEN v.bytesValue IS NOT NULL THEN TRY(from_base64(v.bytesValue))::VARIANT
-        WHEN otlp_too_big(coalesce(v.arrayValue, v.kvlistValue)) THEN otlp_truncated(
-            coalesce(v.arrayValue, v.kvlistValue), 'over 1048576 bytes')::VARIANT
-        WHEN v.arrayValue IS NOT NULL THEN to_json(list_transform(
-            json_transform(v.arrayValue, otlp_array_structure()).values, av_x -> otlp_json(av_x)))::JSON::VARIANT
-        WHEN v.kvlistValue IS NOT NULL THEN to_json(map_from_entries(otlp_last_keys(
-            list_transform(json_transform(v.kvlistValue, otlp_kvlist_structure()).values,
-                           av_x -> {'key': av_x.key, 'value': otlp_json(av_x.value)}))))::JSON::VARIANT
-    END);
+END);
 
 -- Entries with duplicate keys (illegal in OTLP, but seen): keep the last of each key.
 CREATE OR REPLACE TEMP MACRO otlp_last_keys(entries) AS CASE
@@ -88,13 +72,6 @@ CREATE OR REPLACE TEMP MACRO otlp_last_keys(entries) AS CASE
     ELSE list_filter(entries, (lk_e, lk_i) -> NOT list_contains(
         list_transform(entries[lk_i + 1:], lk_x -> lk_x.key), lk_e.key))
 END;
-
--- key/value list -> MAP(VARCHAR, VARIANT); an absent list gives an empty map, an absent
--- key (illegal) the key ''.
-CREATE OR REPLACE TEMP MACRO otlp_attrs(kvs) AS coalesce(
-    map_from_entries(otlp_last_keys(list_transform(kvs,
-        kv_a -> {'key': coalesce(kv_a.key, ''), 'value': otlp_value(kv_a.value)}))),
-    MAP()::MAP(VARCHAR, VARIANT));
 
 -- Enums arrive as numbers or as their proto names (with or without the prefix). A value
 -- that is neither is stored as the zero value, with a warning (otlp_span_warning).

@@ -1,33 +1,18 @@
--- The batch's metric data points (one row per point of any type) into `metric_points`.
--- Metrics of an unknown type and points failing otlp_point_problem are left out
--- (ingest_problems.sql reports them).
+-- The batch's metric data points (one row per point of any type, from otlp_metric_points:
+-- ingest_items_docs.sql or ingest_items_arrow.sql) into `metric_points`. Metrics of an
+-- unknown type and points failing otlp_point_problem are left out (ingest_problems.sql
+-- reports them).
 INSERT INTO metric_points BY NAME
-WITH m AS (
-    SELECT * EXCLUDE (item), item AS m
-    FROM otlp_scope_items('metrics', 'resourceMetrics', 'scopeMetrics', 'metrics')
-),
-t AS (
-    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
-        scope_name, scope_version,
-        m.name AS metric_name,
-        nullif(m.description, '') AS description,
-        coalesce(m.unit, '') AS unit,
-        otlp_metric_type(m) AS type,
-        coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
-                 m.exponentialHistogram.dataPoints, m.summary.dataPoints) AS points,
-        otlp_temporality(coalesce(m.sum.aggregationTemporality,
-            m.histogram.aggregationTemporality, m.exponentialHistogram.aggregationTemporality,
-            CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END)) AS temporality,
-        CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic
-    FROM m
-    WHERE m.name IS NOT NULL AND otlp_metric_type(m) IS NOT NULL
-),
-p AS (
-    SELECT * EXCLUDE (points), unnest(points) AS p FROM t
+WITH t AS (
+    SELECT * EXCLUDE (description, unit, temporality),
+        nullif(description, '') AS description,
+        coalesce(unit, '') AS unit,
+        otlp_temporality(temporality) AS temporality
+    FROM otlp_metric_points()
 ),
 f AS (
     SELECT *, otlp_attrs(p.attributes) AS attributes, otlp_ts(p.timeUnixNano) AS ts
-    FROM p
+    FROM t
     WHERE otlp_point_problem(metric_name, p) IS NULL
 )
 SELECT session_id, resource_id, service_name, scope_name, scope_version,

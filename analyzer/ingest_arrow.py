@@ -1,0 +1,491 @@
+"""The Arrow reader: a group of clean OTLP JSON Lines parsed by pyarrow and flattened in Arrow.
+
+DuckDB's read_json builds each line as one nested value, and unnesting those costs more
+the more a vector holds (docs/performance.md, "Analyzer ingest"). pyarrow parses the same
+lines into columns, where flattening resource -> scope -> record lists is arithmetic on
+offsets. The records then reach the model's statements (ingest_spans.sql, ...) with the
+fields and types the SQL reader gives them (ingest_arrow_items.sql), so both store the
+same rows.
+
+This reader takes a group only when it can store it exactly as the SQL reader would, and
+when the SQL reader would report nothing in it: OTLP JSON as the OpenTelemetry SDKs and the
+Collector write it (64-bit integers as strings, enums as numbers), no field outside
+ingest_shape.sql, attribute values at most one array deep, lines of at most 1 MiB, and
+no record the checks would leave out or store with a warning (ingest_arrow_checks.sql).
+Anything else, it leaves to the SQL reader, which reports it by file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from . import db
+
+LONGEST_LINE = 1024 * 1024  # longer lines may hold values the SQL reader cuts (otlp_string)
+# An arrayValue reaches otlp_value as DuckDB's JSON of its struct, which spells out the
+# null fields of each element; this bounds how much longer that is than the line's text,
+# so no array the SQL reader keeps can cross otlp_too_big's 1 MiB here.
+_JSON_GROWTH_PER_ELEMENT = 128
+SIGNALS = (("traces", "resourceSpans", "scopeSpans", "spans"),
+           ("metrics", "resourceMetrics", "scopeMetrics", "metrics"),
+           ("logs", "resourceLogs", "scopeLogs", "logRecords"))
+METRIC_TYPES = ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
+
+
+class Refused(Exception):
+    """The group holds something this reader does not store as the SQL reader would."""
+
+
+# --- the OTLP shape as pyarrow reads it ------------------------------------------------------
+# As ingest_shape.sql, with the JSON types OTLP's JSON encoding gives: int64 / uint64 /
+# fixed64 as strings (read as text, converted below), enums as numbers, 32-bit integers as
+# numbers. A line that writes any of these the other way is refused (pyarrow says the
+# column changed type) and read by the SQL reader, which takes both.
+
+_S, _F, _B = pa.string(), pa.float64(), pa.bool_()
+_U64, _I32 = pa.uint64(), pa.int32()
+_INT, _UINT = _S, _S  # 64-bit integers as text, converted by _retype
+_ENUM = pa.int64()  # an enum as its number, turned into text by _retype as the SQL reader has it
+
+
+def _any_value(nested: bool) -> pa.DataType:
+    scalar = [("stringValue", _S), ("boolValue", _B), ("intValue", _INT),
+              ("doubleValue", _F), ("bytesValue", _S)]
+    if not nested:
+        return pa.struct(scalar)
+    array = pa.struct([("values", pa.list_(_any_value(False)))])
+    return pa.struct(scalar + [("arrayValue", array)])
+
+
+def _key_values() -> pa.DataType:
+    return pa.list_(pa.struct([("key", _S), ("value", _any_value(True))]))
+
+
+def _buckets() -> pa.DataType:
+    return pa.struct([("offset", _I32), ("bucketCounts", pa.list_(_UINT))])
+
+
+def _data_point() -> pa.DataType:
+    return pa.struct([
+        ("attributes", _key_values()), ("startTimeUnixNano", _S), ("timeUnixNano", _S),
+        ("asDouble", _F), ("asInt", _INT), ("flags", _U64), ("count", _UINT),
+        ("sum", _F), ("min", _F), ("max", _F), ("bucketCounts", pa.list_(_UINT)),
+        ("explicitBounds", pa.list_(_F)), ("scale", _I32), ("zeroCount", _UINT),
+        ("zeroThreshold", _F), ("positive", _buckets()), ("negative", _buckets()),
+        ("quantileValues", pa.list_(pa.struct([("quantile", _F), ("value", _F)]))),
+    ])
+
+
+def _metric() -> pa.DataType:
+    points = ("dataPoints", pa.list_(_data_point()))
+    temporality = ("aggregationTemporality", _ENUM)
+    return pa.struct([
+        ("name", _S), ("description", _S), ("unit", _S),
+        ("gauge", pa.struct([points])),
+        ("sum", pa.struct([points, temporality, ("isMonotonic", _B)])),
+        ("histogram", pa.struct([points, temporality])),
+        ("exponentialHistogram", pa.struct([points, temporality])),
+        ("summary", pa.struct([points])),
+    ])
+
+
+def _span() -> pa.DataType:
+    dropped = ("droppedAttributesCount", _U64)
+    return pa.struct([
+        ("traceId", _S), ("spanId", _S), ("parentSpanId", _S), ("traceState", _S),
+        ("flags", _U64), ("name", _S), ("kind", _ENUM), ("startTimeUnixNano", _S),
+        ("endTimeUnixNano", _S), ("attributes", _key_values()), dropped,
+        ("events", pa.list_(pa.struct([("timeUnixNano", _S), ("name", _S),
+                                       ("attributes", _key_values()), dropped]))),
+        ("droppedEventsCount", _U64),
+        ("links", pa.list_(pa.struct([("traceId", _S), ("spanId", _S), ("traceState", _S),
+                                      ("attributes", _key_values()), dropped,
+                                      ("flags", _U64)]))),
+        ("droppedLinksCount", _U64),
+        ("status", pa.struct([("code", _ENUM), ("message", _S)])),
+    ])
+
+
+def _log_record() -> pa.DataType:
+    return pa.struct([
+        ("timeUnixNano", _S), ("observedTimeUnixNano", _S), ("severityNumber", _ENUM),
+        ("severityText", _S), ("body", _any_value(True)), ("attributes", _key_values()),
+        ("droppedAttributesCount", _U64), ("flags", _U64), ("traceId", _S), ("spanId", _S),
+        ("eventName", _S),
+    ])
+
+
+def _signal(scopes: str, items: str, record: pa.DataType) -> pa.DataType:
+    dropped = ("droppedAttributesCount", _U64)
+    resource = pa.struct([("attributes", _key_values()), dropped])
+    scope = pa.struct([("name", _S), ("version", _S), ("attributes", _key_values()), dropped])
+    return pa.list_(pa.struct([
+        ("resource", resource), ("schemaUrl", _S),
+        (scopes, pa.list_(pa.struct([("scope", scope), ("schemaUrl", _S),
+                                     (items, pa.list_(record))]))),
+    ]))
+
+
+SCHEMA = pa.schema([
+    ("resourceSpans", _signal("scopeSpans", "spans", _span())),
+    ("resourceMetrics", _signal("scopeMetrics", "metrics", _metric())),
+    ("resourceLogs", _signal("scopeLogs", "logRecords", _log_record())),
+])
+_PARSE = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="error")
+
+
+# --- reading a group -------------------------------------------------------------------------
+
+
+@dataclass
+class Region:
+    """One data file's new lines, as the group's reader holds them."""
+
+    source_file: str
+    first_line: int
+    data: bytes  # complete lines, each ending with a newline
+    lines: int
+
+
+@dataclass
+class Loaded:
+    """What the Arrow reader read from one group."""
+
+    held: dict[str, int]  # records per model table: spans, metric_points, logs
+    signals: dict[str, str]  # source file -> traces | metrics | logs | mixed
+    records: dict[str, pa.Table]  # per registered name: rows naming their resource (res_key)
+
+
+def load(con: duckdb.DuckDBPyConnection, regions: list[Region]) -> Loaded:
+    """Parse and flatten the regions and register their records on ``con`` for
+    ingest_arrow_items.sql and ingest_arrow_checks.sql. Raises Refused when the SQL reader
+    must read the group."""
+    data = b"".join(r.data for r in regions)
+    longest = _longest_line(data)
+    try:
+        table = pj.read_json(pa.BufferReader(data), parse_options=_PARSE)
+        return _register(con, table, regions, longest)
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
+        raise Refused(str(exc)) from None
+
+
+def unload(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the registered records of the last group."""
+    for signal, *_ in SIGNALS:
+        for name in (f"_arrow_res_{signal}", _RECORD_TABLES[signal], f"_arrow_check_{signal}"):
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, regions: list[Region], longest: int
+) -> Loaded:
+    if table.num_rows != sum(r.lines for r in regions):
+        raise Refused("a line does not hold exactly one JSON object")
+    files = _row_files(regions)
+    retype = _Retype()
+    held, present, per_line = {}, [], np.zeros(table.num_rows, dtype=np.int64)
+    first_key, records = 0, {}
+    for signal, resources_key, scopes_key, items_key in SIGNALS:
+        column = table.column(resources_key).combine_chunks()
+        present.append(column.is_valid().to_numpy(zero_copy_only=False))
+        per_line += pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+        res, items = _flatten(column, scopes_key, items_key, files, retype, first_key)
+        first_key += res.num_rows
+        con.register(f"_arrow_res_{signal}", res)
+        rows, checks = _RECORDS[signal](items, retype)
+        con.register(f"_arrow_check_{signal}", checks)
+        records[_RECORD_TABLES[signal]] = rows
+        held[signal] = rows.num_rows
+    if not per_line.all():
+        raise Refused("a line without resourceSpans, resourceMetrics or resourceLogs")
+    if longest + _JSON_GROWTH_PER_ELEMENT * retype.longest_array > LONGEST_LINE:
+        raise Refused("an array value that may be cut")
+    counts = {"spans": held["traces"], "metric_points": held["metrics"], "logs": held["logs"]}
+    return Loaded(counts, _signals(files, present), records)
+
+
+_RESOURCE_COLUMNS = ("source_file", "line_no", "session_id", "resource_id", "service_name",
+                     "resource_pid")
+
+
+def register_records(con: duckdb.DuckDBPyConnection, loaded: Loaded) -> None:
+    """Register the records with their resource's columns from _res (ingest_resources.sql)
+    for ingest_items_arrow.sql. Joined here rather than in SQL: DuckDB would build its hash
+    table on the records, with every field they hold."""
+    res = con.execute(db.load_sql("ingest_arrow_resources")).to_arrow_table()
+    if not np.array_equal(res.column("res_key").to_numpy(), np.arange(res.num_rows)):
+        raise Refused("resources out of step with their records")  # not expected
+    for name, rows in loaded.records.items():
+        keys = rows.column("res_key")
+        joined = {c: res.column(c).take(keys) for c in _RESOURCE_COLUMNS}
+        con.register(name, pa.table(joined | {c: rows.column(c) for c in rows.column_names
+                                               if c != "res_key"}))
+
+
+def _longest_line(data: bytes) -> int:
+    """The longest line's length; refuses what pyarrow would read differently from the SQL
+    reader (a NUL in a string) and lines the SQL reader may cut (over 1 MiB)."""
+    if b"\\u0000" in data:
+        raise Refused("a string holds NUL")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    longest = int(np.max(np.diff(ends, prepend=-1))) if len(ends) else 0
+    if longest > LONGEST_LINE:
+        raise Refused("a line over 1 MiB")
+    return longest
+
+
+@dataclass
+class _Files:
+    """Which data file and line each row (line of the joined regions) is."""
+
+    source: pa.DictionaryArray  # per row
+    line_no: np.ndarray  # per row
+    names: list[str]
+    row_file: np.ndarray  # per row: index into names
+
+
+def _row_files(regions: list[Region]) -> _Files:
+    names = [r.source_file for r in regions]
+    counts = np.array([r.lines for r in regions], dtype=np.int64)
+    row_file = np.repeat(np.arange(len(regions), dtype=np.int32), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    firsts = np.array([r.first_line for r in regions], dtype=np.int64)
+    rows = np.arange(int(counts.sum()), dtype=np.int64)
+    line_no = rows - starts[row_file] + firsts[row_file]
+    source = pa.DictionaryArray.from_arrays(pa.array(row_file), pa.array(names))
+    return _Files(source, line_no, names, row_file)
+
+
+def _flatten(
+    column: pa.ListArray, scopes_key: str, items_key: str, files: _Files, retype: _Retype,
+    first_key: int,
+) -> tuple[pa.Table, pa.Table]:
+    """One signal's resources (one row each, with its line, position in the line and a key
+    unique in the group, from ``first_key``) and records (one row each, with their
+    resource's key and their scope).
+    Refuses a null resource, scope or record (the SQL reader stores or reports those by
+    rules of their own) and a resource with an array value (its id is made from the JSON
+    the SQL reader holds)."""
+    res = _no_nulls(column.flatten())
+    res_row = pc.list_parent_indices(column).to_numpy()
+    offsets = column.offsets.to_numpy()
+    ridx = np.arange(len(res), dtype=np.int64) - offsets[res_row] + 1
+    resources = pa.table({
+        "res_key": pa.array(np.arange(first_key, first_key + len(res), dtype=np.int64)),
+        "source_file": files.source.take(pa.array(res_row)),
+        "line_no": pa.array(files.line_no[res_row]),
+        "ridx": pa.array(ridx),
+        "resource": _resource(res, retype),
+        "schema_url": pc.struct_field(res, "schemaUrl"),
+    })
+    scope_lists = pc.struct_field(res, scopes_key)
+    scopes = _no_nulls(scope_lists.flatten())
+    scope_res = pc.list_parent_indices(scope_lists).to_numpy()
+    item_lists = pc.struct_field(scopes, items_key)
+    item_res = scope_res[pc.list_parent_indices(item_lists).to_numpy()]
+    item_scope = pc.list_parent_indices(item_lists)
+    scope = pc.struct_field(scopes, "scope")
+    items = pa.table({
+        "res_key": pa.array(item_res + first_key),
+        "scope_name": pc.struct_field(scope, "name").take(item_scope),
+        "scope_version": pc.struct_field(scope, "version").take(item_scope),
+        "item": _no_nulls(item_lists.flatten()),
+    })
+    return resources, items
+
+
+def _no_nulls(arr: pa.Array) -> pa.Array:
+    if arr.null_count:
+        raise Refused("a null resource, scope or record")
+    return arr
+
+
+def _resource(res: pa.Array, retype: _Retype) -> pa.Array:
+    resource = pc.struct_field(res, "resource")
+    attrs = pc.list_flatten(pc.struct_field(resource, "attributes"))
+    if pc.struct_field(pc.struct_field(attrs, "value"), "arrayValue").null_count != len(attrs):
+        raise Refused("a resource attribute holds an array")
+    return retype(resource)
+
+
+def _fields(arr: pa.Array, names: list[str]) -> pa.StructArray:
+    return pa.StructArray.from_arrays([pc.struct_field(arr, n) for n in names], names=names)
+
+
+def _with_item(items: pa.Table, item: pa.Array) -> pa.Table:
+    return items.set_column(items.schema.get_field_index("item"), "item", item)
+
+
+def _spans(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+    """The spans as ingest_items_arrow.sql reads them, and the fields the checks read."""
+    spans = retype(items.column("item").combine_chunks())
+    s = _fields(spans, ["traceId", "spanId", "startTimeUnixNano", "endTimeUnixNano", "kind"])
+    status = _fields(pc.struct_field(spans, "status"), ["code"])
+    checks = pa.StructArray.from_arrays(s.flatten() + [status],
+                                        names=[f.name for f in s.type] + ["status"])
+    return _with_item(items, spans), pa.table({"s": checks})
+
+
+def _logs(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+    logs = retype(items.column("item").combine_chunks())
+    checks = _fields(logs, ["traceId", "spanId", "timeUnixNano", "observedTimeUnixNano"])
+    return _with_item(items, logs), pa.table({"l": checks})
+
+
+_TYPE_NAMES = dict(zip(METRIC_TYPES, ("gauge", "sum", "histogram", "exponential_histogram",
+                                      "summary"), strict=True))
+
+
+def _points(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+    """One row per data point with its metric's fields, as ingest_items_docs.sql's
+    otlp_metric_points gives them; refuses a metric without a name or without exactly one
+    of the five types (the SQL reader reports the first, and picks among several)."""
+    metrics = items.column("item").combine_chunks()
+    if pc.struct_field(metrics, "name").null_count:
+        raise Refused("a metric without a name")
+    kinds = [pc.struct_field(metrics, t) for t in METRIC_TYPES]
+    types_set = np.sum([k.is_valid().to_numpy(zero_copy_only=False) for k in kinds], axis=0)
+    if len(metrics) and not (types_set == 1).all():
+        raise Refused("a metric without exactly one of the five types")
+    points = pa.concat_tables([_points_of(items, metrics, t, kind, retype)
+                               for t, kind in zip(METRIC_TYPES, kinds, strict=True)])
+    checks = _fields(points.column("p").combine_chunks(), ["timeUnixNano", "startTimeUnixNano"])
+    return points, pa.table({"p": checks})
+
+
+def _points_of(
+    items: pa.Table, metrics: pa.StructArray, type_name: str, kind: pa.StructArray,
+    retype: _Retype,
+) -> pa.Table:
+    lists = pc.struct_field(kind, "dataPoints")
+    of = pc.list_parent_indices(lists)
+    n = len(of)
+    if type_name in ("sum", "histogram", "exponentialHistogram"):
+        # as the SQL reader's coalesce(..., '0') for a type that has a temporality
+        given = pc.cast(pc.struct_field(kind, "aggregationTemporality"), pa.string())
+        temporality = pc.fill_null(given, "0").take(of)
+    else:
+        temporality = pa.nulls(n, pa.string())
+    if type_name == "sum":
+        monotonic = pc.fill_null(pc.struct_field(kind, "isMonotonic"), False).take(of)
+    else:
+        monotonic = pa.nulls(n, pa.bool_())
+    columns = {name: items.column(name).take(of) for name in
+               ("res_key", "scope_name", "scope_version")}
+    columns |= {
+        "metric_name": pc.struct_field(metrics, "name").take(of),
+        "description": pc.struct_field(metrics, "description").take(of),
+        "unit": pc.struct_field(metrics, "unit").take(of),
+        "type": pa.array([_TYPE_NAMES[type_name]] * n, pa.string()),
+        "temporality": temporality,
+        "is_monotonic": monotonic,
+        "p": retype(pc.list_flatten(lists)),
+    }
+    return pa.table(columns)
+
+
+# Per signal: the rows ingest_items_arrow.sql reads, and the fields ingest_arrow_checks.sql
+# reads; the name the rows are registered under.
+_RECORDS = {"traces": _spans, "metrics": _points, "logs": _logs}
+_RECORD_TABLES = {"traces": "_arrow_traces", "metrics": "_arrow_points", "logs": "_arrow_logs"}
+
+
+def _signals(files: _Files, present: list[np.ndarray]) -> dict[str, str]:
+    out = {}
+    for i, name in enumerate(files.names):
+        rows = files.row_file == i
+        kinds = [sig for (sig, *_), p in zip(SIGNALS, present, strict=True) if p[rows].any()]
+        if kinds:
+            out[name] = kinds[0] if len(kinds) == 1 else "mixed"
+    return out
+
+
+# --- types as the SQL reader has them -------------------------------------------------------
+
+# Fields read as text or numbers that ingest_shape.sql reads as another type, by name.
+_TO_INT = frozenset({"intValue", "asInt"})
+_TO_UINT = frozenset({"count", "zeroCount", "bucketCounts"})
+_TO_TEXT = frozenset({"kind", "code", "aggregationTemporality", "severityNumber"})
+# Integers as read_json takes them from JSON text; pyarrow's cast also takes "007" and "0x10".
+_INT_TEXT = r"-?(0|[1-9][0-9]*)"
+_UINT_TEXT = r"0|[1-9][0-9]*"
+
+
+class _Retype:
+    """Gives arrays the types ingest_shape.sql gives (text integers as integers, enums as
+    text, attribute values with the kvlistValue field the SQL macros read, always NULL
+    here: a kvlistValue is refused by the parser), and notes the longest array value."""
+
+    def __init__(self) -> None:
+        self.longest_array = 0
+
+    def __call__(self, arr: pa.Array, name: str = "") -> pa.Array:
+        t = arr.type
+        if pa.types.is_struct(t):
+            return self._struct(arr, name)
+        if pa.types.is_list(t):
+            offsets = arr.offsets
+            first = offsets[0].as_py()
+            values = arr.values.slice(first, offsets[-1].as_py() - first)
+            if first:
+                offsets = pc.subtract(offsets, first)
+            if name == "attributes":
+                _refuse_repeated_keys(offsets, values)
+            return pa.ListArray.from_arrays(offsets, self(values, name), mask=_nulls(arr))
+        if name in _TO_INT:
+            return _cast_text(arr, _INT_TEXT, pa.int64())
+        if name in _TO_UINT:
+            return _cast_text(arr, _UINT_TEXT, pa.uint64())
+        if name in _TO_TEXT:
+            return pc.cast(arr, pa.string())
+        return arr
+
+    def _struct(self, arr: pa.StructArray, name: str) -> pa.StructArray:
+        t = arr.type
+        names = [t.field(i).name for i in range(t.num_fields)]
+        children = [self(arr.field(i), n) for i, n in enumerate(names)]
+        if name == "arrayValue":
+            lengths = pc.list_value_length(arr.field(0))
+            self.longest_array = max(self.longest_array, pc.max(lengths).as_py() or 0)
+        if "arrayValue" in names:
+            children.append(pa.nulls(len(arr), pa.string()))
+            names.append("kvlistValue")
+        return pa.StructArray.from_arrays(children, names=names, mask=_nulls(arr))
+
+
+def _refuse_repeated_keys(offsets: pa.Array, pairs: pa.StructArray) -> None:
+    """The SQL reader keeps the last of a key given twice in one list (otlp_last_keys);
+    ingest_values_arrow.sql does not look, so such a group is the SQL reader's."""
+    if len(pairs) < 2:
+        return
+    keys = pc.dictionary_encode(pc.fill_null(pc.struct_field(pairs, "key"), ""))
+    ids = keys.indices.to_numpy().astype(np.int64)
+    lists = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets.to_numpy()))
+    pairs_seen = lists * len(keys.dictionary) + ids
+    if len(np.unique(pairs_seen)) != len(pairs_seen):
+        raise Refused("an attribute list holds a key twice")
+
+
+def _nulls(arr: pa.Array) -> pa.Array | None:
+    return arr.is_null() if arr.null_count else None
+
+
+def _cast_text(arr: pa.Array, pattern: str, to: pa.DataType) -> pa.Array:
+    if not pa.types.is_string(arr.type):
+        raise Refused(f"an integer that is not text: {arr.type}")
+    if len(arr) - arr.null_count and not pc.all(pc.match_substring_regex(
+            arr, f"^(?:{pattern})$")).as_py():
+        raise Refused("an integer in a form read_json does not read")
+    try:
+        return pc.cast(arr, to)
+    except pa.ArrowInvalid as exc:
+        raise Refused(f"an integer out of range: {exc}") from None
