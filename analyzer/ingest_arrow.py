@@ -43,50 +43,70 @@ class Refused(Exception):
 
 
 # --- the OTLP shape as pyarrow reads it ------------------------------------------------------
-# As ingest_shape.sql, with the JSON types OTLP's JSON encoding gives: int64 / uint64 /
-# fixed64 as strings (read as text, converted below), enums as numbers, 32-bit integers as
-# numbers. A line that writes any of these the other way is refused (pyarrow says the
-# column changed type) and read by the SQL reader, which takes both.
+# As ingest_shape.sql, with the JSON types OTLP's JSON encoding gives, which pyarrow needs
+# fixed: 64-bit integers and timestamps as strings (as the SDKs and the Collector write
+# them) or as numbers (as the official examples do), enums and 32-bit integers as numbers.
+# _Retype then gives them ingest_shape.sql's types. A group that mixes the two ways, or
+# writes an enum by name, is refused (pyarrow says the column changed type) and read by the
+# SQL reader, which takes every way. Exemplars and metric metadata are read and not used,
+# as by the SQL reader.
 
 _S, _F, _B = pa.string(), pa.float64(), pa.bool_()
 _U64, _I32 = pa.uint64(), pa.int32()
-_INT, _UINT = _S, _S  # 64-bit integers as text, converted by _retype
 _ENUM = pa.int64()  # an enum as its number, turned into text by _retype as the SQL reader has it
 
 
-def _any_value(nested: bool) -> pa.DataType:
-    scalar = [("stringValue", _S), ("boolValue", _B), ("intValue", _INT),
+@dataclass(frozen=True)
+class _Ints:
+    """How a group writes its 64-bit integers: the types pyarrow reads them as."""
+
+    int64: pa.DataType
+    uint64: pa.DataType
+    time: pa.DataType  # fixed64 nanoseconds
+
+
+_AS_TEXT = _Ints(_S, _S, _S)
+_AS_NUMBERS = _Ints(pa.int64(), _U64, _U64)
+
+
+def _any_value(i: _Ints, nested: bool) -> pa.DataType:
+    scalar = [("stringValue", _S), ("boolValue", _B), ("intValue", i.int64),
               ("doubleValue", _F), ("bytesValue", _S)]
     if not nested:
         return pa.struct(scalar)
-    array = pa.struct([("values", pa.list_(_any_value(False)))])
+    array = pa.struct([("values", pa.list_(_any_value(i, False)))])
     return pa.struct(scalar + [("arrayValue", array)])
 
 
-def _key_values() -> pa.DataType:
-    return pa.list_(pa.struct([("key", _S), ("value", _any_value(True))]))
+def _key_values(i: _Ints) -> pa.DataType:
+    return pa.list_(pa.struct([("key", _S), ("value", _any_value(i, True))]))
 
 
-def _buckets() -> pa.DataType:
-    return pa.struct([("offset", _I32), ("bucketCounts", pa.list_(_UINT))])
+def _buckets(i: _Ints) -> pa.DataType:
+    return pa.struct([("offset", _I32), ("bucketCounts", pa.list_(i.uint64))])
 
 
-def _data_point() -> pa.DataType:
+def _data_point(i: _Ints) -> pa.DataType:
+    exemplar = pa.struct([("filteredAttributes", _key_values(i)), ("timeUnixNano", i.time),
+                          ("asDouble", _F), ("asInt", i.int64), ("spanId", _S),
+                          ("traceId", _S)])
     return pa.struct([
-        ("attributes", _key_values()), ("startTimeUnixNano", _S), ("timeUnixNano", _S),
-        ("asDouble", _F), ("asInt", _INT), ("flags", _U64), ("count", _UINT),
-        ("sum", _F), ("min", _F), ("max", _F), ("bucketCounts", pa.list_(_UINT)),
-        ("explicitBounds", pa.list_(_F)), ("scale", _I32), ("zeroCount", _UINT),
-        ("zeroThreshold", _F), ("positive", _buckets()), ("negative", _buckets()),
+        ("attributes", _key_values(i)), ("startTimeUnixNano", i.time),
+        ("timeUnixNano", i.time), ("asDouble", _F), ("asInt", i.int64), ("flags", _U64),
+        ("count", i.uint64), ("sum", _F), ("min", _F), ("max", _F),
+        ("bucketCounts", pa.list_(i.uint64)), ("explicitBounds", pa.list_(_F)),
+        ("scale", _I32), ("zeroCount", i.uint64), ("zeroThreshold", _F),
+        ("positive", _buckets(i)), ("negative", _buckets(i)),
         ("quantileValues", pa.list_(pa.struct([("quantile", _F), ("value", _F)]))),
+        ("exemplars", pa.list_(exemplar)),
     ])
 
 
-def _metric() -> pa.DataType:
-    points = ("dataPoints", pa.list_(_data_point()))
+def _metric(i: _Ints) -> pa.DataType:
+    points = ("dataPoints", pa.list_(_data_point(i)))
     temporality = ("aggregationTemporality", _ENUM)
     return pa.struct([
-        ("name", _S), ("description", _S), ("unit", _S),
+        ("name", _S), ("description", _S), ("unit", _S), ("metadata", _key_values(i)),
         ("gauge", pa.struct([points])),
         ("sum", pa.struct([points, temporality, ("isMonotonic", _B)])),
         ("histogram", pa.struct([points, temporality])),
@@ -95,36 +115,36 @@ def _metric() -> pa.DataType:
     ])
 
 
-def _span() -> pa.DataType:
+def _span(i: _Ints) -> pa.DataType:
     dropped = ("droppedAttributesCount", _U64)
     return pa.struct([
         ("traceId", _S), ("spanId", _S), ("parentSpanId", _S), ("traceState", _S),
-        ("flags", _U64), ("name", _S), ("kind", _ENUM), ("startTimeUnixNano", _S),
-        ("endTimeUnixNano", _S), ("attributes", _key_values()), dropped,
-        ("events", pa.list_(pa.struct([("timeUnixNano", _S), ("name", _S),
-                                       ("attributes", _key_values()), dropped]))),
+        ("flags", _U64), ("name", _S), ("kind", _ENUM), ("startTimeUnixNano", i.time),
+        ("endTimeUnixNano", i.time), ("attributes", _key_values(i)), dropped,
+        ("events", pa.list_(pa.struct([("timeUnixNano", i.time), ("name", _S),
+                                       ("attributes", _key_values(i)), dropped]))),
         ("droppedEventsCount", _U64),
         ("links", pa.list_(pa.struct([("traceId", _S), ("spanId", _S), ("traceState", _S),
-                                      ("attributes", _key_values()), dropped,
+                                      ("attributes", _key_values(i)), dropped,
                                       ("flags", _U64)]))),
         ("droppedLinksCount", _U64),
         ("status", pa.struct([("code", _ENUM), ("message", _S)])),
     ])
 
 
-def _log_record() -> pa.DataType:
+def _log_record(i: _Ints) -> pa.DataType:
     return pa.struct([
-        ("timeUnixNano", _S), ("observedTimeUnixNano", _S), ("severityNumber", _ENUM),
-        ("severityText", _S), ("body", _any_value(True)), ("attributes", _key_values()),
+        ("timeUnixNano", i.time), ("observedTimeUnixNano", i.time), ("severityNumber", _ENUM),
+        ("severityText", _S), ("body", _any_value(i, True)), ("attributes", _key_values(i)),
         ("droppedAttributesCount", _U64), ("flags", _U64), ("traceId", _S), ("spanId", _S),
         ("eventName", _S),
     ])
 
 
-def _signal(scopes: str, items: str, record: pa.DataType) -> pa.DataType:
+def _signal(i: _Ints, scopes: str, items: str, record: pa.DataType) -> pa.DataType:
     dropped = ("droppedAttributesCount", _U64)
-    resource = pa.struct([("attributes", _key_values()), dropped])
-    scope = pa.struct([("name", _S), ("version", _S), ("attributes", _key_values()), dropped])
+    resource = pa.struct([("attributes", _key_values(i)), dropped])
+    scope = pa.struct([("name", _S), ("version", _S), ("attributes", _key_values(i)), dropped])
     return pa.list_(pa.struct([
         ("resource", resource), ("schemaUrl", _S),
         (scopes, pa.list_(pa.struct([("scope", scope), ("schemaUrl", _S),
@@ -132,12 +152,19 @@ def _signal(scopes: str, items: str, record: pa.DataType) -> pa.DataType:
     ]))
 
 
-SCHEMA = pa.schema([
-    ("resourceSpans", _signal("scopeSpans", "spans", _span())),
-    ("resourceMetrics", _signal("scopeMetrics", "metrics", _metric())),
-    ("resourceLogs", _signal("scopeLogs", "logRecords", _log_record())),
-])
-_PARSE = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="error")
+def schema(i: _Ints) -> pa.Schema:
+    """The OTLP shape with 64-bit integers written as ``i`` says."""
+    return pa.schema([
+        ("resourceSpans", _signal(i, "scopeSpans", "spans", _span(i))),
+        ("resourceMetrics", _signal(i, "scopeMetrics", "metrics", _metric(i))),
+        ("resourceLogs", _signal(i, "scopeLogs", "logRecords", _log_record(i))),
+    ])
+
+
+# Tried in this order: a group written the first way fails the second at its first integer.
+_PARSERS = [pj.ParseOptions(explicit_schema=schema(i), unexpected_field_behavior="error")
+            for i in (_AS_TEXT, _AS_NUMBERS)]
+SCHEMA = schema(_AS_TEXT)
 
 
 # --- reading a group -------------------------------------------------------------------------
@@ -169,10 +196,19 @@ def load(con: duckdb.DuckDBPyConnection, regions: list[Region]) -> Loaded:
     data = b"".join(r.data for r in regions)
     longest = _longest_line(data)
     try:
-        table = pj.read_json(pa.BufferReader(data), parse_options=_PARSE)
-        return _register(con, table, regions, longest)
+        return _register(con, _parse(data), regions, longest)
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise Refused(str(exc)) from None
+
+
+def _parse(data: bytes) -> pa.Table:
+    for parser in _PARSERS[:-1]:
+        try:
+            return pj.read_json(pa.BufferReader(data), parse_options=parser)
+        except pa.ArrowInvalid as exc:
+            if "changed from string to number" not in str(exc):
+                raise
+    return pj.read_json(pa.BufferReader(data), parse_options=_PARSERS[-1])
 
 
 def unload(con: duckdb.DuckDBPyConnection) -> None:
@@ -441,12 +477,12 @@ class _Retype:
             if name == "attributes":
                 _refuse_repeated_keys(offsets, values)
             return pa.ListArray.from_arrays(offsets, self(values, name), mask=_nulls(arr))
-        if name in _TO_INT:
+        if name in _TO_INT and pa.types.is_string(t):
             return _cast_text(arr, _INT_TEXT, pa.int64())
-        if name in _TO_UINT:
+        if name in _TO_UINT and pa.types.is_string(t):
             return _cast_text(arr, _UINT_TEXT, pa.uint64())
-        if name in _TO_TEXT:
-            return pc.cast(arr, pa.string())
+        if name in _TO_TEXT or (name.endswith("UnixNano") and pa.types.is_integer(t)):
+            return pc.cast(arr, pa.string())  # the number's text, as read_json reads it
         return arr
 
     def _struct(self, arr: pa.StructArray, name: str) -> pa.StructArray:
@@ -468,10 +504,18 @@ def _refuse_repeated_keys(offsets: pa.Array, pairs: pa.StructArray) -> None:
     if len(pairs) < 2:
         return
     keys = pc.dictionary_encode(pc.fill_null(pc.struct_field(pairs, "key"), ""))
-    ids = keys.indices.to_numpy().astype(np.int64)
-    lists = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets.to_numpy()))
-    pairs_seen = lists * len(keys.dictionary) + ids
-    if len(np.unique(pairs_seen)) != len(pairs_seen):
+    ids = keys.indices.to_numpy().astype(np.uint64)
+    bounds = offsets.to_numpy()
+    lengths = np.diff(bounds)
+    if len(keys.dictionary) <= 64:  # the usual case: a bit per key, one pass
+        used = lengths > 0
+        bits = np.bitwise_or.reduceat(np.left_shift(np.uint64(1), ids), bounds[:-1][used])
+        repeated = (np.bitwise_count(bits) != lengths[used]).any()
+    else:
+        lists = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
+        pairs_seen = pa.array(lists * np.uint64(len(keys.dictionary)) + ids)
+        repeated = pc.count_distinct(pairs_seen).as_py() != len(pairs_seen)
+    if repeated:
         raise Refused("an attribute list holds a key twice")
 
 
@@ -480,8 +524,6 @@ def _nulls(arr: pa.Array) -> pa.Array | None:
 
 
 def _cast_text(arr: pa.Array, pattern: str, to: pa.DataType) -> pa.Array:
-    if not pa.types.is_string(arr.type):
-        raise Refused(f"an integer that is not text: {arr.type}")
     if len(arr) - arr.null_count and not pc.all(pc.match_substring_regex(
             arr, f"^(?:{pattern})$")).as_py():
         raise Refused("an integer in a form read_json does not read")

@@ -185,9 +185,9 @@ def _load_arrow(
     con: duckdb.DuckDBPyConnection, staged: list[_Staged]
 ) -> ingest_arrow.Loaded | None:
     """The group's records registered by the Arrow reader, or None when the SQL reader
-    must read it (documents, lines read_json would number differently, or what
-    ingest_arrow refuses)."""
-    if not all(st.clean and st.batch.format == "jsonl" for st in staged):
+    must read it (lines read_json would number differently, or what ingest_arrow
+    refuses). A document was staged as one compact line, as the SQL reader reads it."""
+    if not all(st.clean for st in staged):
         return None
     regions = [ingest_arrow.Region(str(st.batch.path), st.batch.first_line, st.data, st.lines)
                for st in staged]
