@@ -214,7 +214,8 @@ def _parse(data: bytes) -> pa.Table:
 def unload(con: duckdb.DuckDBPyConnection) -> None:
     """Forget the registered records of the last group."""
     for signal, *_ in SIGNALS:
-        for name in (f"_arrow_res_{signal}", _RECORD_TABLES[signal], f"_arrow_check_{signal}"):
+        for name in (f"_arrow_res_{signal}", _RECORD_TABLES[signal], f"_arrow_check_{signal}",
+                     "_arrow_attr_sets"):
             try:
                 con.unregister(name)
             except duckdb.Error:
@@ -238,6 +239,9 @@ def _register(
         first_key += res.num_rows
         con.register(f"_arrow_res_{signal}", res)
         rows, checks = _RECORDS[signal](items, retype)
+        if signal == "metrics":
+            rows, sets = _attribute_sets(rows)
+            con.register("_arrow_attr_sets", sets)
         con.register(f"_arrow_check_{signal}", checks)
         records[_RECORD_TABLES[signal]] = rows
         held[signal] = rows.num_rows
@@ -443,6 +447,80 @@ def _signals(files: _Files, present: list[np.ndarray]) -> dict[str, str]:
         if kinds:
             out[name] = kinds[0] if len(kinds) == 1 else "mixed"
     return out
+
+
+# --- attribute sets ------------------------------------------------------------------------
+# The points of a process repeat a few attribute lists (process.pid and a state, a
+# generation, ...), and a typed map costs DuckDB ~5 µs to build, more than the rest of a
+# point. So each distinct list is made a map once (ingest_items_arrow.sql); a point names its
+# list by `attr_id`.
+
+_MAX_SET_ATTRIBUTES = 16  # points with more attributes each get a map of their own
+
+
+def _attribute_sets(points: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """``points`` with an `attr_id` column, and the distinct attribute lists (attr_id,
+    kvs)."""
+    attrs = pc.struct_field(points.column("p").combine_chunks(), "attributes")
+    found = _same_lists(attrs)
+    if found is None:
+        ids, first = np.arange(len(attrs)), np.arange(len(attrs))
+    else:
+        ids, first = found
+    sets = pa.table({"attr_id": pa.array(np.arange(len(first), dtype=np.int64)),
+                     "kvs": attrs.take(pa.array(first))})
+    return points.append_column("attr_id", pa.array(ids.astype(np.int64))), sets
+
+
+def _same_lists(attrs: pa.ListArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each list the id of the first equal one's set, and each set's first list; None
+    when that cannot be told exactly here (an array value, a long list, a hash collision)."""
+    kv = pc.list_flatten(attrs)
+    value = pc.struct_field(kv, "value")
+    if pc.struct_field(value, "arrayValue").null_count != len(kv):
+        return None
+    lengths = pc.fill_null(pc.list_value_length(attrs), -1).to_numpy()  # -1: a null list
+    if len(lengths) == 0 or lengths.max() > _MAX_SET_ATTRIBUTES:
+        return None
+    fields = [pc.struct_field(kv, "key")] + [pc.struct_field(value, n) for n in
+                                             ("stringValue", "boolValue", "intValue",
+                                              "doubleValue", "bytesValue")]
+    kv_codes = np.stack([_codes(f) for f in fields]
+                        + [f.is_valid().to_numpy(zero_copy_only=False) for f in fields], axis=1)
+    found = _equal_rows(kv_codes.astype(np.int64))
+    if found is None:
+        return None
+    parent = pc.list_parent_indices(attrs).to_numpy()
+    starts = np.concatenate([[0], np.cumsum(np.maximum(lengths, 0))])
+    lists = np.full((len(lengths), max(int(lengths.max()), 0) + 1), -1, dtype=np.int64)
+    lists[:, 0] = lengths
+    lists[parent, np.arange(len(kv)) - starts[parent] + 1] = found[0]
+    return _equal_rows(lists)
+
+
+def _codes(arr: pa.Array) -> np.ndarray:
+    """Integers equal where the values are (a null's is any: the validity is compared too)."""
+    if pa.types.is_string(arr.type):
+        return pc.fill_null(pc.dictionary_encode(arr).indices, -1).to_numpy()
+    if pa.types.is_floating(arr.type):  # the bits: -0.0 and 0.0 are different values
+        return pc.fill_null(arr, 0.0).to_numpy().view(np.int64)
+    return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy()
+
+
+def _equal_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per row the id of its set of equal rows, and each set's first row: a hash per row,
+    then a check that each row equals the first with its hash (None if one does not)."""
+    mix = (np.arange(matrix.shape[1], dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+           | np.uint64(1))
+    with np.errstate(over="ignore"):
+        x = matrix.astype(np.uint64) * mix
+        x ^= x >> np.uint64(29)
+        hashes = x.sum(axis=1, dtype=np.uint64)
+    ids = pc.dictionary_encode(pa.array(hashes)).indices.to_numpy()
+    first = np.unique(ids, return_index=True)[1]
+    if not (matrix[first[ids]] == matrix).all():
+        return None
+    return ids, first
 
 
 # --- types as the SQL reader has them -------------------------------------------------------

@@ -7,7 +7,8 @@ process with fresh timestamps and values, one file per process as the sdk writes
 bytes per process-day (raw; as the sdk's zstd archives of its rotated files, and what archiving
 costs; gzip for comparison), the database size against the raw JSON, ingest time against
 DuckDB's bare ``read_json`` scan of the same files (also from the archives, into a new
-database), and the time of ``report --since 1h --window 10m``.
+database, and with every group left to the SQL reader), and the time of
+``report --since 1h --window 10m``.
 
     python benchmarks/bench_disk.py [--processes 4] [--hours 1]
 """
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from swarmscope.analyzer import api
+from swarmscope.analyzer import api, ingest_load
 from swarmscope.analyzer.ingest import ingest
 from swarmscope.archive import archive
 
@@ -83,6 +84,19 @@ def bare_scan(out: Path) -> float:
     return time.perf_counter() - started
 
 
+def sql_reader_ingest(out: Path, data_dir: Path) -> float:
+    """Seconds to ingest the files with every group left to the SQL reader (the reader
+    before the Arrow reader), into a database of its own."""
+    ingest_load.USE_ARROW = False
+    try:
+        started = time.perf_counter()
+        ingest([out / "sdk"], data_dir, progress=False)
+        return time.perf_counter() - started
+    finally:
+        ingest_load.USE_ARROW = True
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def gzip_bytes(out: Path) -> int:
     """For comparison: gzip at its default level."""
     total = 0
@@ -121,6 +135,7 @@ def main() -> None:
         per_day = raw / args.processes / seconds * DAY_S
         gz_day = gzip_bytes(out) / args.processes / seconds * DAY_S
         scan = bare_scan(out)
+        sql_reader_s = sql_reader_ingest(out, tmp / "sql-reader")
         started = time.perf_counter()
         ingest(None, out, progress=False)
         ingest_s = time.perf_counter() - started
@@ -142,6 +157,7 @@ def main() -> None:
             "db_mb": round(db_bytes / 1e6, 1), "db_over_raw": round(db_bytes / raw, 3),
             "bare_scan_s": round(scan, 2), "ingest_s": round(ingest_s, 2),
             "scan_over_ingest": round(scan / ingest_s, 3),
+            "sql_reader_ingest_s": round(sql_reader_s, 2),
             "ingest_from_archives_s": round(from_archives_s, 2),
             "scan_over_archive_ingest": round(scan / from_archives_s, 3),
             "windowed_report_s": round(report_s, 2), "windows": len(g.windows),

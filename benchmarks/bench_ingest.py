@@ -6,7 +6,8 @@ in a temp directory, then for each size (default 100 MB, 300 MB, 1 GB):
 
   * baseline: ``read_json`` with the same explicit structure, every line parsed and the
     top-level lists materialised (``SELECT count(*), sum(len(...))``) — the ceiling;
-  * ingest: ``swarmscope.analyzer.ingest.ingest`` into a fresh database.
+  * ingest: ``swarmscope.analyzer.ingest.ingest`` into a fresh database, and the same with
+    every group left to the SQL reader (``ingest_load.USE_ARROW = False``).
 
 Prints MB/s, rows/s and the ratio ingest/baseline (goal: >= 0.3), and how ingest time grows
 from the smallest to the largest size. The corpus is deleted afterwards.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 from swarmscope import conventions as C
+from swarmscope.analyzer import ingest_load
 from swarmscope.analyzer.db import load_sql
 from swarmscope.analyzer.ingest import ingest
 
@@ -164,6 +166,19 @@ def bare_scan(folder: Path, store: Path | None = None) -> float:
     return elapsed
 
 
+def _sql_reader_only(corpus: Path, data_dir: Path) -> float:
+    """Seconds to ingest with every group left to the SQL reader (the reader before the
+    Arrow reader), into a database of its own."""
+    ingest_load.USE_ARROW = False
+    try:
+        t = time.perf_counter()
+        ingest([corpus], data_dir=data_dir, progress=False)
+        return time.perf_counter() - t
+    finally:
+        ingest_load.USE_ARROW = True
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes-mb", default="100,300,1024")
@@ -185,6 +200,7 @@ def main() -> None:
             scan_s = bare_scan(corpus)
             store_s = bare_scan(corpus, work / "bare.duckdb")
             (work / "bare.duckdb").unlink()
+            sql_s = _sql_reader_only(corpus, work / "sql")
             t = time.perf_counter()
             summary = ingest([corpus], data_dir=work / "data", progress=False)
             ingest_s = time.perf_counter() - t
@@ -195,6 +211,7 @@ def main() -> None:
                   f" | read_json stored unflattened {store_s:6.2f} s ({mb / store_s:6.1f} MB/s)"
                   f" | ingest {ingest_s:6.2f} s ({mb / ingest_s:6.1f} MB/s, "
                   f"{rows / ingest_s:,.0f} rows/s, {rows:,} rows)"
+                  f" | SQL reader alone {sql_s:6.2f} s (Arrow reader x{sql_s / ingest_s:4.2f})"
                   f" | ingest/scan {scan_s / ingest_s:4.2f}x,"
                   f" ingest/stored {store_s / ingest_s:4.2f}x"
                   f" | re-run added {again} rows", flush=True)

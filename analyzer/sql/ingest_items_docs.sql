@@ -25,25 +25,28 @@ FROM sc;
 
 
 -- The data points of the batch's metrics, one row each with its metric's fields as OTLP has
--- them (ingest_metrics.sql reads this). Metrics without a name or a type we know are left
+-- them and its attributes as a map (ingest_metrics.sql reads this). Metrics without a name or a type we know are left
 -- out; when several types are set, the first of gauge, sum, histogram, exponentialHistogram,
 -- summary counts.
 CREATE OR REPLACE TEMP MACRO otlp_metric_points() AS TABLE
 WITH m AS (
     SELECT * EXCLUDE (item), item AS m
     FROM otlp_scope_items('metrics', 'resourceMetrics', 'scopeMetrics', 'metrics')
+),
+points AS (
+    SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
+        scope_name, scope_version,
+        m.name AS metric_name,
+        m.description,
+        m.unit,
+        otlp_metric_type(m) AS type,
+        coalesce(m.sum.aggregationTemporality, m.histogram.aggregationTemporality,
+            m.exponentialHistogram.aggregationTemporality,
+            CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END) AS temporality,
+        CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic,
+        unnest(coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
+                        m.exponentialHistogram.dataPoints, m.summary.dataPoints)) AS p
+    FROM m
+    WHERE m.name IS NOT NULL AND otlp_metric_type(m) IS NOT NULL
 )
-SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid,
-    scope_name, scope_version,
-    m.name AS metric_name,
-    m.description,
-    m.unit,
-    otlp_metric_type(m) AS type,
-    coalesce(m.sum.aggregationTemporality, m.histogram.aggregationTemporality,
-        m.exponentialHistogram.aggregationTemporality,
-        CASE WHEN m.gauge IS NULL AND m.summary IS NULL THEN '0' END) AS temporality,
-    CASE WHEN m.sum IS NOT NULL THEN coalesce(m.sum.isMonotonic, false) END AS is_monotonic,
-    unnest(coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
-                    m.exponentialHistogram.dataPoints, m.summary.dataPoints)) AS p
-FROM m
-WHERE m.name IS NOT NULL AND otlp_metric_type(m) IS NOT NULL;
+SELECT * EXCLUDE (p), otlp_attrs(p.attributes) AS attributes, p FROM points;

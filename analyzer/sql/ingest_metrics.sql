@@ -11,7 +11,7 @@ WITH t AS (
     FROM otlp_metric_points()
 ),
 f AS (
-    SELECT *, otlp_attrs(p.attributes) AS attributes, otlp_ts(p.timeUnixNano) AS ts
+    SELECT *, otlp_ts(p.timeUnixNano) AS ts
     FROM t
     WHERE otlp_point_problem(metric_name, p) IS NULL
 )

@@ -240,6 +240,22 @@ def test_a_real_sdk_recording_is_stored_alike(tmp_path: Path) -> None:
     assert counts["spans"] > 0 and counts["metric_points"] > 0
 
 
+def test_points_repeating_attribute_lists_share_one_map(tmp_path: Path) -> None:
+    """What makes the Arrow reader cheap on metrics: a map per distinct attribute list. The
+    every-kind corpus repeats two lists per point value, so sets are fewer than points, and
+    every point's set holds its own list."""
+    data = (write_every_kind(tmp_path / "in") / "every.jsonl").read_bytes()
+    con = duckdb.connect()
+    ingest_load.prepare(con)
+    loaded = ingest_arrow.load(con, [ingest_arrow.Region("f", 1, data, data.count(b"\n"))])
+    points = loaded.records["_arrow_points"]
+    sets = con.execute("SELECT attr_id, kvs FROM _arrow_attr_sets ORDER BY attr_id").fetchall()
+    assert 1 < len(sets) < points.num_rows
+    own = points.column("p").combine_chunks().field("attributes").to_pylist()
+    ids = points.column("attr_id").to_pylist()
+    assert all(sets[i][1] == kvs for i, kvs in zip(ids, own, strict=True))
+
+
 def test_the_official_examples_are_stored_alike(tmp_path: Path) -> None:
     if not EXAMPLES.exists():
         pytest.skip("official OTLP examples not available")
