@@ -4,15 +4,17 @@ DuckDB's read_json builds each line as one nested value, and unnesting those cos
 the more a vector holds (docs/performance.md, "Analyzer ingest"). pyarrow parses the same
 lines into columns, where flattening resource -> scope -> record lists is arithmetic on
 offsets. The records then reach the model's statements (ingest_spans.sql, ...) with the
-fields and types the SQL reader gives them (ingest_arrow_items.sql), so both store the
-same rows.
+fields and types the SQL reader gives them (ingest_items_arrow.sql, ingest_values_arrow.sql),
+so both store the same rows (tests/analyzer/test_ingest_arrow.py).
 
 This reader takes a group only when it can store it exactly as the SQL reader would, and
-when the SQL reader would report nothing in it: OTLP JSON as the OpenTelemetry SDKs and the
-Collector write it (64-bit integers as strings, enums as numbers), no field outside
-ingest_shape.sql, attribute values at most one array deep, lines of at most 1 MiB, and
-no record the checks would leave out or store with a warning (ingest_arrow_checks.sql).
-Anything else, it leaves to the SQL reader, which reports it by file and line.
+when the SQL reader would report nothing in it: OTLP JSON as the OpenTelemetry SDKs, the
+Collector and the official examples write it (64-bit integers all as strings or all as
+numbers, enums as numbers), no field outside ingest_shape.sql (exemplars and metric
+metadata are read and not used), attribute values at most one array deep and no kvlist, no
+key twice in an attribute list, lines of at most 1 MiB, and no record the checks would leave
+out or store with a warning (ingest_arrow_checks.sql). Anything else, it leaves to the SQL
+reader, which reports it by file and line.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ import pyarrow.json as pj
 from . import db
 
 LONGEST_LINE = 1024 * 1024  # longer lines may hold values the SQL reader cuts (otlp_string)
-# An arrayValue reaches otlp_value as DuckDB's JSON of its struct, which spells out the
-# null fields of each element; this bounds how much longer that is than the line's text,
-# so no array the SQL reader keeps can cross otlp_too_big's 1 MiB here.
+# The SQL reader cuts an arrayValue whose JSON, as DuckDB holds it, is over 1 MiB
+# (otlp_too_big); that text can be longer than the line's (numbers written out in full).
+# Arrays are refused when this bound on it could cross 1 MiB; none are cut here.
 _JSON_GROWTH_PER_ELEMENT = 128
 SIGNALS = (("traces", "resourceSpans", "scopeSpans", "spans"),
            ("metrics", "resourceMetrics", "scopeMetrics", "metrics"),
@@ -190,9 +192,10 @@ class Loaded:
 
 
 def load(con: duckdb.DuckDBPyConnection, regions: list[Region]) -> Loaded:
-    """Parse and flatten the regions and register their records on ``con`` for
-    ingest_arrow_items.sql and ingest_arrow_checks.sql. Raises Refused when the SQL reader
-    must read the group."""
+    """Parse and flatten the regions, register their resources (ingest_res_arrow.sql), the
+    fields ingest_arrow_checks.sql reads and the points' attribute sets on ``con``, and
+    return the records for register_records. Raises Refused when the SQL reader must read
+    the group."""
     data = b"".join(r.data for r in regions)
     longest = _longest_line(data)
     try:
