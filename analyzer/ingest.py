@@ -34,13 +34,16 @@ def ingest(
     paths: Iterable[Path] | None,
     data_dir: Path,
     progress: bool | None = None,
+    arrow: bool = True,
 ) -> IngestSummary:
     """Read every OTLP JSON file under ``paths`` into ``<data_dir>/swarmscope.duckdb``.
 
     ``paths`` are files or directories (searched recursively for ``*.jsonl`` / ``*.json``);
     default: the data directory. ``progress`` shows a progress bar (default: when stderr is
-    a terminal). Raises IngestError for a path that is missing or cannot be read at all, and
-    when the database cannot be written (held by another process, read-only, disk full).
+    a terminal). ``arrow=False`` leaves every group to the SQL reader (the tests and
+    benchmarks compare the two readers). Raises IngestError for a path that is missing or
+    cannot be read at all, and when the database cannot be written (held by another
+    process, read-only, disk full).
     """
     root = Path(data_dir)
     targets = [Path(p) for p in paths] if paths else [root]
@@ -56,7 +59,7 @@ def ingest(
         raise IngestError(str(exc)) from None
     try:
         try:
-            _ingest_files(con, root, files, summary, progress)
+            _ingest_files(con, root, files, summary, progress, arrow)
         except (duckdb.Error, OSError) as exc:
             if not is_fatal(exc):
                 raise
@@ -80,7 +83,7 @@ def _remove_database(root: Path) -> None:
 
 def _ingest_files(
     con: duckdb.DuckDBPyConnection, root: Path, files: list[Path], summary: IngestSummary,
-    progress: bool | None,
+    progress: bool | None, arrow: bool,
 ) -> None:
     scratch = root / SCRATCH_DIR
     # What a run killed midway left here goes now (this run holds the database's lock, so
@@ -99,7 +102,7 @@ def _ingest_files(
                 summary.files_unchanged += 1
             batches.extend(parts)
         with _progress_bar(progress, sum(b.size for b in batches)) as advance:
-            _run_jobs(con, _jobs(batches), summary, advance, scratch)
+            _run_jobs(con, _jobs(batches), summary, advance, scratch, arrow)
         summary.errors.sort(key=lambda e: (e.path, e.line or 0))
         if batches:
             # One checkpoint at the end instead of one every few groups: each checkpoint
@@ -145,6 +148,7 @@ def _run_jobs(
     summary: IngestSummary,
     advance: Callable[[int], object],
     scratch: Path,
+    arrow: bool,
 ) -> None:
     """Run the jobs, several at once on their own connections when there are several.
 
@@ -156,7 +160,7 @@ def _run_jobs(
 
     def run(cur: duckdb.DuckDBPyConnection, job: list[list[Batch]]) -> None:
         for group in job:
-            ok = ingest_group(cur, group, summary, lock, scratch)
+            ok = ingest_group(cur, group, summary, lock, scratch, arrow)
             advance(sum(b.size for b in group))
             if not ok:
                 break  # later parts of a file wait until this one can be read

@@ -29,8 +29,6 @@ from .ingest_json import dumps_compact, loads
 from .ingest_results import IngestError, IngestSummary, LineError
 
 JOIN_BELOW_BYTES = 4 * 1024 * 1024  # smaller files of a group are read as one joined file
-# False: every group goes to the SQL reader (the tests and benchmarks compare the two).
-USE_ARROW = True
 _SIGNAL_WORDS = (C.SIGNAL_TRACES, C.SIGNAL_METRICS, C.SIGNAL_LOGS)
 
 
@@ -66,7 +64,7 @@ def ingest_group(
     try:
         with tempfile.TemporaryDirectory(prefix="group-", dir=scratch) as tmp:
             staged = [_stage(b, Path(tmp), i, errors) for i, b in enumerate(group)]
-            loaded = _load_arrow(con, staged) if arrow and USE_ARROW else None
+            loaded = _load_arrow(con, staged) if arrow else None
             if loaded is None:
                 # Read outside the transaction: a failed fast read must not abort it.
                 con.execute(_sql("ingest_tables"))

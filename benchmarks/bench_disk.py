@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from swarmscope.analyzer import api, ingest_load
+from swarmscope.analyzer import api
 from swarmscope.analyzer.ingest import ingest
 from swarmscope.archive import archive
 
@@ -87,14 +87,11 @@ def bare_scan(out: Path) -> float:
 def sql_reader_ingest(out: Path, data_dir: Path) -> float:
     """Seconds to ingest the files with every group left to the SQL reader (the reader
     before the Arrow reader), into a database of its own."""
-    ingest_load.USE_ARROW = False
-    try:
-        started = time.perf_counter()
-        ingest([out / "sdk"], data_dir, progress=False)
-        return time.perf_counter() - started
-    finally:
-        ingest_load.USE_ARROW = True
-        shutil.rmtree(data_dir, ignore_errors=True)
+    started = time.perf_counter()
+    ingest([out / "sdk"], data_dir, progress=False, arrow=False)
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return elapsed
 
 
 def gzip_bytes(out: Path) -> int:

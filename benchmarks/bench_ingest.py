@@ -7,7 +7,7 @@ in a temp directory, then for each size (default 100 MB, 300 MB, 1 GB):
   * baseline: ``read_json`` with the same explicit structure, every line parsed and the
     top-level lists materialised (``SELECT count(*), sum(len(...))``) — the ceiling;
   * ingest: ``swarmscope.analyzer.ingest.ingest`` into a fresh database, and the same with
-    every group left to the SQL reader (``ingest_load.USE_ARROW = False``).
+    every group left to the SQL reader (``ingest(..., arrow=False)``).
 
 Prints MB/s, rows/s and the ratio ingest/baseline (goal: >= 0.3), and how ingest time grows
 from the smallest to the largest size. The corpus is deleted afterwards.
@@ -28,7 +28,6 @@ from pathlib import Path
 
 import duckdb
 from swarmscope import conventions as C
-from swarmscope.analyzer import ingest_load
 from swarmscope.analyzer.db import load_sql
 from swarmscope.analyzer.ingest import ingest
 
@@ -169,14 +168,11 @@ def bare_scan(folder: Path, store: Path | None = None) -> float:
 def _sql_reader_only(corpus: Path, data_dir: Path) -> float:
     """Seconds to ingest with every group left to the SQL reader (the reader before the
     Arrow reader), into a database of its own."""
-    ingest_load.USE_ARROW = False
-    try:
-        t = time.perf_counter()
-        ingest([corpus], data_dir=data_dir, progress=False)
-        return time.perf_counter() - t
-    finally:
-        ingest_load.USE_ARROW = True
-        shutil.rmtree(data_dir, ignore_errors=True)
+    t = time.perf_counter()
+    ingest([corpus], data_dir=data_dir, progress=False, arrow=False)
+    elapsed = time.perf_counter() - t
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return elapsed
 
 
 def main() -> None:

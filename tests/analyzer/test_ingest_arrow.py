@@ -177,11 +177,7 @@ def both_readers(corpus: Path, root: Path) -> tuple[Path, Path]:
     out = []
     for use_arrow in (True, False):
         target = root / ("arrow" if use_arrow else "sql")
-        ingest_load.USE_ARROW = use_arrow
-        try:
-            ingest([corpus], target, progress=False)
-        finally:
-            ingest_load.USE_ARROW = True
+        ingest([corpus], target, progress=False, arrow=use_arrow)
         out.append(db.database_path(target))
     return out[0], out[1]
 
