@@ -192,16 +192,21 @@ class Loaded:
 
 
 def load(con: duckdb.DuckDBPyConnection, regions: list[Region]) -> Loaded:
-    """Parse and flatten the regions, register their resources (ingest_res_arrow.sql), the
-    fields ingest_arrow_checks.sql reads and the points' attribute sets on ``con``, and
-    return the records for register_records. Raises Refused when the SQL reader must read
-    the group."""
+    """Parse and flatten the regions, check them (ingest_arrow_checks.sql), and make ready
+    their resources for ingest_resources.sql (_res_in) and the values' macros
+    (ingest_values_arrow.sql) on ``con``; return the records for register_records. Raises
+    Refused when the SQL reader must read the group."""
     data = b"".join(r.data for r in regions)
     longest = _longest_line(data)
     try:
-        return _register(con, _parse(data), regions, longest)
+        loaded = _register(con, _parse(data), regions, longest)
     except (pa.ArrowException, UnicodeDecodeError) as exc:
         raise Refused(str(exc)) from None
+    if con.execute(db.load_sql("ingest_arrow_checks")).fetchone()[0]:
+        raise Refused("a record the SQL reader reports")
+    for name in ("ingest_values_arrow", "ingest_res_arrow"):
+        con.execute(db.load_sql(name))
+    return loaded
 
 
 def _parse(data: bytes) -> pa.Table:
@@ -216,13 +221,11 @@ def _parse(data: bytes) -> pa.Table:
 
 def unload(con: duckdb.DuckDBPyConnection) -> None:
     """Forget the registered records of the last group."""
-    for signal, *_ in SIGNALS:
-        for name in (f"_arrow_res_{signal}", _RECORD_TABLES[signal], f"_arrow_check_{signal}",
-                     "_arrow_attr_sets"):
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
+    for name in _REGISTERED:
+        try:
+            con.unregister(name)
+        except duckdb.Error:
+            pass
 
 
 def _register(
@@ -233,21 +236,21 @@ def _register(
     files = _row_files(regions)
     retype = _Retype()
     held, present, per_line = {}, [], np.zeros(table.num_rows, dtype=np.int64)
-    first_key, records = 0, {}
+    first_key, records, resources = 0, {}, []
     for signal, resources_key, scopes_key, items_key in SIGNALS:
         column = table.column(resources_key).combine_chunks()
         present.append(column.is_valid().to_numpy(zero_copy_only=False))
         per_line += pc.fill_null(pc.list_value_length(column), 0).to_numpy()
         res, items = _flatten(column, scopes_key, items_key, files, retype, first_key)
         first_key += res.num_rows
-        con.register(f"_arrow_res_{signal}", res)
-        rows, checks = _RECORDS[signal](items, retype)
-        if signal == "metrics":
-            rows, sets = _attribute_sets(rows)
-            con.register("_arrow_attr_sets", sets)
-        con.register(f"_arrow_check_{signal}", checks)
-        records[_RECORD_TABLES[signal]] = rows
+        resources.append(res.append_column("signal", pa.array([signal] * res.num_rows,
+                                                              pa.string())))
+        name, rows, side_tables = _RECORDS[signal](items, retype)
+        for side_name, side in side_tables.items():
+            con.register(side_name, side)
+        records[name] = rows
         held[signal] = rows.num_rows
+    con.register("_arrow_res", pa.concat_tables(resources))
     if not per_line.all():
         raise Refused("a line without resourceSpans, resourceMetrics or resourceLogs")
     if longest + _JSON_GROWTH_PER_ELEMENT * retype.longest_array > LONGEST_LINE:
@@ -368,30 +371,32 @@ def _with_item(items: pa.Table, item: pa.Array) -> pa.Table:
     return items.set_column(items.schema.get_field_index("item"), "item", item)
 
 
-def _spans(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+def _spans(items: pa.Table, retype: _Retype) -> tuple[str, pa.Table, dict[str, pa.Table]]:
     """The spans as ingest_items_arrow.sql reads them, and the fields the checks read."""
     spans = retype(items.column("item").combine_chunks())
     s = _fields(spans, ["traceId", "spanId", "startTimeUnixNano", "endTimeUnixNano", "kind"])
     status = _fields(pc.struct_field(spans, "status"), ["code"])
     checks = pa.StructArray.from_arrays(s.flatten() + [status],
                                         names=[f.name for f in s.type] + ["status"])
-    return _with_item(items, spans), pa.table({"s": checks})
+    return "_arrow_traces", _with_item(items, spans), {"_arrow_check_traces": pa.table(
+        {"s": checks})}
 
 
-def _logs(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+def _logs(items: pa.Table, retype: _Retype) -> tuple[str, pa.Table, dict[str, pa.Table]]:
     logs = retype(items.column("item").combine_chunks())
     checks = _fields(logs, ["traceId", "spanId", "timeUnixNano", "observedTimeUnixNano"])
-    return _with_item(items, logs), pa.table({"l": checks})
+    return "_arrow_logs", _with_item(items, logs), {"_arrow_check_logs": pa.table({"l": checks})}
 
 
 _TYPE_NAMES = dict(zip(METRIC_TYPES, ("gauge", "sum", "histogram", "exponential_histogram",
                                       "summary"), strict=True))
 
 
-def _points(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
+def _points(items: pa.Table, retype: _Retype) -> tuple[str, pa.Table, dict[str, pa.Table]]:
     """One row per data point with its metric's fields, as ingest_items_docs.sql's
-    otlp_metric_points gives them; refuses a metric without a name or without exactly one
-    of the five types (the SQL reader reports the first, and picks among several)."""
+    otlp_metric_points gives them, and the distinct attribute lists; refuses a metric
+    without a name or without exactly one of the five types (the SQL reader reports the
+    first, and picks among several)."""
     metrics = items.column("item").combine_chunks()
     if pc.struct_field(metrics, "name").null_count:
         raise Refused("a metric without a name")
@@ -401,8 +406,11 @@ def _points(items: pa.Table, retype: _Retype) -> tuple[pa.Table, pa.Table]:
         raise Refused("a metric without exactly one of the five types")
     points = pa.concat_tables([_points_of(items, metrics, t, kind, retype)
                                for t, kind in zip(METRIC_TYPES, kinds, strict=True)])
-    checks = _fields(points.column("p").combine_chunks(), ["timeUnixNano", "startTimeUnixNano"])
-    return points, pa.table({"p": checks})
+    p = points.column("p").combine_chunks()  # once: the points of all five types
+    checks = _fields(p, ["timeUnixNano", "startTimeUnixNano"])
+    attr_ids, sets = _attribute_sets(pc.struct_field(p, "attributes"))
+    return "_arrow_points", points.append_column("attr_id", attr_ids), {
+        "_arrow_check_metrics": pa.table({"p": checks}), "_arrow_attr_sets": sets}
 
 
 def _points_of(
@@ -436,10 +444,13 @@ def _points_of(
     return pa.table(columns)
 
 
-# Per signal: the rows ingest_items_arrow.sql reads, and the fields ingest_arrow_checks.sql
-# reads; the name the rows are registered under.
+# Per signal: the name and rows ingest_items_arrow.sql reads, and the tables registered
+# beside them (the fields ingest_arrow_checks.sql reads, the points' attribute lists).
 _RECORDS = {"traces": _spans, "metrics": _points, "logs": _logs}
-_RECORD_TABLES = {"traces": "_arrow_traces", "metrics": "_arrow_points", "logs": "_arrow_logs"}
+# every name the reader registers on a connection
+_REGISTERED = ("_arrow_res", "_arrow_traces", "_arrow_points", "_arrow_logs",
+               "_arrow_check_traces", "_arrow_check_metrics", "_arrow_check_logs",
+               "_arrow_attr_sets")
 
 
 def _signals(files: _Files, present: list[np.ndarray]) -> dict[str, str]:
@@ -461,10 +472,9 @@ def _signals(files: _Files, present: list[np.ndarray]) -> dict[str, str]:
 _MAX_SET_ATTRIBUTES = 16  # points with more attributes each get a map of their own
 
 
-def _attribute_sets(points: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """``points`` with an `attr_id` column, and the distinct attribute lists (attr_id,
+def _attribute_sets(attrs: pa.ListArray) -> tuple[pa.Array, pa.Table]:
+    """Per point the id of its attribute list (`attr_id`), and the distinct lists (attr_id,
     kvs)."""
-    attrs = pc.struct_field(points.column("p").combine_chunks(), "attributes")
     found = _same_lists(attrs)
     if found is None:
         ids, first = np.arange(len(attrs)), np.arange(len(attrs))
@@ -472,7 +482,7 @@ def _attribute_sets(points: pa.Table) -> tuple[pa.Table, pa.Table]:
         ids, first = found
     sets = pa.table({"attr_id": pa.array(np.arange(len(first), dtype=np.int64)),
                      "kvs": attrs.take(pa.array(first))})
-    return points.append_column("attr_id", pa.array(ids.astype(np.int64))), sets
+    return pa.array(ids.astype(np.int64)), sets
 
 
 def _same_lists(attrs: pa.ListArray) -> tuple[np.ndarray, np.ndarray] | None:

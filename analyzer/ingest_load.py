@@ -190,15 +190,10 @@ def _load_arrow(
     regions = [ingest_arrow.Region(str(st.batch.path), st.batch.first_line, st.data, st.lines)
                for st in staged]
     try:
-        loaded = ingest_arrow.load(con, regions)
-        if con.execute(_sql("ingest_arrow_checks")).fetchone()[0]:
-            raise ingest_arrow.Refused("a record the SQL reader reports")
-        con.execute(_sql("ingest_values_arrow"))
-        con.execute(_sql("ingest_res_arrow"))
+        return ingest_arrow.load(con, regions)
     except ingest_arrow.Refused:
         ingest_arrow.unload(con)
         return None
-    return loaded
 
 
 def _read_group(
@@ -285,7 +280,7 @@ def _load_arrow_rows(
     con: duckdb.DuckDBPyConnection, loaded: ingest_arrow.Loaded
 ) -> dict[str, int]:
     """Flatten the Arrow reader's records into the model's tables. Every record was checked
-    (ingest_arrow_checks.sql), so each must be stored; if not, the SQL reader reads the
+    (ingest_arrow.load), so each must be stored; if not, the SQL reader reads the
     group again and says why."""
     added = {}
     for table, name in (("spans", "ingest_spans"), ("metric_points", "ingest_metrics"),

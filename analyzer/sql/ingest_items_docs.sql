@@ -23,11 +23,10 @@ SELECT source_file, line_no, session_id, resource_id, service_name, resource_pid
     unnest(struct_extract(sc, items)) AS item
 FROM sc;
 
-
 -- The data points of the batch's metrics, one row each with its metric's fields as OTLP has
--- them and its attributes as a map (ingest_metrics.sql reads this). Metrics without a name or a type we know are left
--- out; when several types are set, the first of gauge, sum, histogram, exponentialHistogram,
--- summary counts.
+-- them and its attributes as a map (ingest_metrics.sql reads this). Metrics without a name
+-- or a type we know are left out; when several types are set, the first of gauge, sum,
+-- histogram, exponentialHistogram, summary counts.
 CREATE OR REPLACE TEMP MACRO otlp_metric_points() AS TABLE
 WITH m AS (
     SELECT * EXCLUDE (item), item AS m
