@@ -10,7 +10,14 @@ DuckDB's bare ``read_json`` scan of the same files (also from the archives, into
 database, and with every group left to the SQL reader), and the time of
 ``report --since 1h --window 10m``.
 
+``--archived-only`` writes the session as the embedded default leaves it on disk instead: each
+process's file rotated at the sdk's size limit and each rotated file archived as soon as it is
+closed, so the raw session never needs the disk (the full day, 100 x 24 h, is ~81 GB raw). It
+measures what that layout allows: bytes on disk, the bare scan of the archives, ingest, and the
+windowed reports (the last hour by 10 minutes, and the whole session by the hour).
+
     python benchmarks/bench_disk.py [--processes 4] [--hours 1]
+    python benchmarks/bench_disk.py --archived-only --processes 100 --hours 24
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import multiprocessing
+import os
 import random
 import re
 import shutil
@@ -25,12 +34,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 from swarmscope.analyzer import api
 from swarmscope.analyzer.ingest import ingest
-from swarmscope.archive import archive
+from swarmscope.archive import archive, is_telemetry
+from swarmscope.record.rotation import rotated_name
+from swarmscope.settings import DEFAULT_ROTATE_MB
 
 NS = 1_000_000_000
 DAY_S = 86_400
@@ -48,27 +60,84 @@ def record_template(tmp: Path) -> str:
 def generate(template: str, out: Path, processes: int, seconds: int) -> int:
     """Files of ``processes`` x ``seconds`` lines; returns the bytes written."""
     t0 = time.time_ns() - seconds * NS
-    stamp = re.compile(r'"(timeUnixNano|startTimeUnixNano)":"\d+"')
-    value = re.compile(r'"asInt":"(\d+)"')
     (out / "sdk").mkdir(parents=True)
     total = 0
     for p in range(processes):
-        pid = 10_000 + p
-        base = template.replace('"session.id","value":{"stringValue":"',
-                                '"session.id","value":{"stringValue":"bench-day',
-                                1).replace(f'"intValue":"{_pid(template)}"', f'"intValue":"{pid}"')
-        rng = random.Random(p)
-        path = out / "sdk" / f"metrics.bench.{pid}.{t0}.jsonl"
+        path = out / "sdk" / f"metrics.bench.{10_000 + p}.{t0}.jsonl"
         with path.open("w") as fh:
-            for s in range(seconds):
-                ts = str(t0 + s * NS)
-                line = stamp.sub(lambda m, ts=ts: f'"{m.group(1)}":"{ts}"', base)
-                line = value.sub(
-                    lambda m, rng=rng: f'"asInt":"{int(m.group(1)) + rng.randrange(4096)}"',
-                    line)
-                fh.write(line + "\n")
+            for line in _lines(template, p, t0, seconds):
+                fh.write(line)
         total += path.stat().st_size
     return total
+
+
+def generate_archived(template: str, out: Path, processes: int, seconds: int,
+                      workers: int) -> dict[str, float]:
+    """The same session as the embedded default leaves it on disk: each process's file
+    rotated at the sdk's size limit and every rotated file archived as soon as it is closed
+    (``sdk/record/rotation.py``), so the raw session is never on disk at once. Processes are
+    written ``workers`` at a time; returns the bytes of the raw lines, of the archives and of
+    the live (last, raw) files, and the CPU seconds archiving took."""
+    t0 = time.time_ns() - seconds * NS
+    (out / "sdk").mkdir(parents=True)
+    jobs = [(template, out / "sdk", p, t0, seconds) for p in range(processes)]
+    totals = {"raw": 0.0, "archived": 0.0, "live": 0.0, "archive_cpu_s": 0.0}
+    with multiprocessing.Pool(workers) as pool:
+        for done, figures in enumerate(pool.imap_unordered(_write_archived, jobs), 1):
+            for key, value in figures.items():
+                totals[key] += value
+            print(f"generated {done}/{processes} processes", file=sys.stderr, flush=True)
+    return totals
+
+
+def _write_archived(job: tuple[str, Path, int, int, int]) -> dict[str, float]:
+    template, folder, p, t0, seconds = job
+    limit = int(DEFAULT_ROTATE_MB * 1e6)
+    first = folder / f"metrics.bench.{10_000 + p}.{t0}.jsonl"
+    figures = {"raw": 0.0, "archived": 0.0, "live": 0.0, "archive_cpu_s": 0.0}
+    sequence, size = 0, 0
+    fh = first.open("w")
+    for line in _lines(template, p, t0, seconds):
+        if size and size + len(line) > limit:  # as RotatingFile: only between lines
+            fh.close()
+            started = time.process_time()
+            figures["archived"] += archive(rotated_name(first, sequence))
+            figures["archive_cpu_s"] += time.process_time() - started
+            sequence, size = sequence + 1, 0
+            fh = rotated_name(first, sequence).open("w")
+        fh.write(line)
+        size += len(line)  # the lines are ASCII
+        figures["raw"] += len(line)
+    fh.close()
+    figures["live"] = size
+    return figures
+
+
+def _lines(template: str, p: int, t0: int, seconds: int) -> Iterator[str]:
+    """Process ``p``'s lines: the template with its pid and session, a timestamp per second
+    and each integer value raised by a random amount."""
+    base = template.replace('"session.id","value":{"stringValue":"',
+                            '"session.id","value":{"stringValue":"bench-day',
+                            1).replace(f'"intValue":"{_pid(template)}"',
+                                       f'"intValue":"{10_000 + p}"')
+    # the template cut at every timestamp and integer value, filled in per line
+    parts = _SLOTS.split(base)
+    stamps = range(2, len(parts), 3)
+    values = [(i, int(parts[i])) for i in range(2, len(parts), 3) if parts[i - 1] == "asInt"]
+    stamps = [i for i in stamps if parts[i - 1] != "asInt"]
+    for i in range(1, len(parts), 3):
+        parts[i] = f'"{parts[i]}":"'
+    rng = random.Random(p)
+    for s in range(seconds):
+        ts = str(t0 + s * NS)
+        for i in stamps:
+            parts[i] = ts
+        for i, start in values:
+            parts[i] = str(start + rng.randrange(4096))
+        yield "".join(parts) + "\n"
+
+
+_SLOTS = re.compile(r'"(timeUnixNano|startTimeUnixNano|asInt)":"(\d+)')
 
 
 def _pid(template: str) -> str:
@@ -76,10 +145,12 @@ def _pid(template: str) -> str:
 
 
 def bare_scan(out: Path) -> float:
+    """DuckDB's own read of the files (and archives: it unpacks ``.zst`` itself)."""
     con = duckdb.connect()
+    files = [str(f) for f in sorted((out / "sdk").iterdir()) if is_telemetry(f)]
     started = time.perf_counter()
     con.execute(f"SELECT count(*), sum(len(resourceMetrics)) FROM read_json("
-                f"'{out}/sdk/*.jsonl', format='newline_delimited', "
+                f"{files!r}, format='newline_delimited', "
                 f"columns={{resourceMetrics: 'JSON[]'}})").fetchall()
     return time.perf_counter() - started
 
@@ -122,46 +193,104 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--processes", type=int, default=4)
     ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--archived-only", action="store_true",
+                    help="write the session as the embedded default leaves it on disk "
+                         "(rotated, archived as written) and skip the figures that need "
+                         "every raw file at once")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="processes written side by side (--archived-only)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
         template = record_template(tmp / "template")
-        seconds = int(args.hours * 3600)
-        out = tmp / "data"
-        raw = generate(template, out, args.processes, seconds)
-        per_day = raw / args.processes / seconds * DAY_S
-        gz_day = gzip_bytes(out) / args.processes / seconds * DAY_S
-        scan = bare_scan(out)
-        sql_reader_s = sql_reader_ingest(out, tmp / "sql-reader")
-        started = time.perf_counter()
-        ingest(None, out, progress=False)
-        ingest_s = time.perf_counter() - started
-        db_bytes = (out / "swarmscope.duckdb").stat().st_size
-        packed, archive_cpu, from_archives_s = archived_ingest(out, tmp / "archived")
-        started = time.perf_counter()
-        g = api.grade("bench-day", out, None, ingest_first=False, since="1h", window="10m")
-        report_s = time.perf_counter() - started
-        print(json.dumps({
-            "processes": args.processes, "hours": args.hours,
-            "line_bytes": len(template) + 1,
-            "raw_mb": round(raw / 1e6, 1),
-            "raw_mb_per_process_day": round(per_day / 1e6, 1),
-            "archived_mb_per_process_day": round(packed / args.processes / seconds * DAY_S / 1e6,
-                                                 1),
-            "archive_cpu_s_per_process_day": round(archive_cpu / args.processes / seconds
-                                                   * DAY_S, 1),
-            "gzip_mb_per_process_day": round(gz_day / 1e6, 1),
-            "db_mb": round(db_bytes / 1e6, 1), "db_over_raw": round(db_bytes / raw, 3),
-            "bare_scan_s": round(scan, 2), "ingest_s": round(ingest_s, 2),
-            "scan_over_ingest": round(scan / ingest_s, 3),
-            "sql_reader_ingest_s": round(sql_reader_s, 2),
-            "ingest_from_archives_s": round(from_archives_s, 2),
-            "scan_over_archive_ingest": round(scan / from_archives_s, 3),
-            "windowed_report_s": round(report_s, 2), "windows": len(g.windows),
-        }, indent=2))
+        run = archived_only if args.archived_only else raw_and_archived
+        figures = run(template, tmp, args)
+        print(json.dumps(figures, indent=2))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+
+def raw_and_archived(template: str, tmp: Path, args: argparse.Namespace) -> dict:
+    seconds = int(args.hours * 3600)
+    out = tmp / "data"
+    raw = generate(template, out, args.processes, seconds)
+    per_day = raw / args.processes / seconds * DAY_S
+    gz_day = gzip_bytes(out) / args.processes / seconds * DAY_S
+    scan = bare_scan(out)
+    sql_reader_s = sql_reader_ingest(out, tmp / "sql-reader")
+    started = time.perf_counter()
+    ingest(None, out, progress=False)
+    ingest_s = time.perf_counter() - started
+    db_bytes = (out / "swarmscope.duckdb").stat().st_size
+    packed, archive_cpu, from_archives_s = archived_ingest(out, tmp / "archived")
+    report_s, windows = windowed_report(out, "1h", "10m")
+    return {
+        "processes": args.processes, "hours": args.hours,
+        "line_bytes": len(template) + 1,
+        "raw_mb": round(raw / 1e6, 1),
+        "raw_mb_per_process_day": round(per_day / 1e6, 1),
+        "archived_mb_per_process_day": round(packed / args.processes / seconds * DAY_S / 1e6,
+                                             1),
+        "archive_cpu_s_per_process_day": round(archive_cpu / args.processes / seconds
+                                               * DAY_S, 1),
+        "gzip_mb_per_process_day": round(gz_day / 1e6, 1),
+        "db_mb": round(db_bytes / 1e6, 1), "db_over_raw": round(db_bytes / raw, 3),
+        "bare_scan_s": round(scan, 2), "ingest_s": round(ingest_s, 2),
+        "scan_over_ingest": round(scan / ingest_s, 3),
+        "sql_reader_ingest_s": round(sql_reader_s, 2),
+        "ingest_from_archives_s": round(from_archives_s, 2),
+        "scan_over_archive_ingest": round(scan / from_archives_s, 3),
+        "windowed_report_s": report_s, "windows": windows,
+    }
+
+
+def archived_only(template: str, tmp: Path, args: argparse.Namespace) -> dict:
+    """The issue's full day fits here only this way: 100 processes x 24 h is ~81 GB raw."""
+    seconds = int(args.hours * 3600)
+    out = tmp / "data"
+    figures: dict = {"processes": args.processes, "hours": args.hours}
+    started = time.perf_counter()
+    written = generate_archived(template, out, args.processes, seconds, args.workers)
+    process_days = args.processes * seconds / DAY_S
+    figures |= {
+        "generate_s": round(time.perf_counter() - started, 1),
+        "raw_mb": round(written["raw"] / 1e6, 1),
+        "on_disk_mb": round((written["archived"] + written["live"]) / 1e6, 1),
+        "archives_mb": round(written["archived"] / 1e6, 1),
+        "live_files_mb": round(written["live"] / 1e6, 1),
+        "on_disk_mb_per_process_day": round((written["archived"] + written["live"])
+                                            / process_days / 1e6, 1),
+        "archive_cpu_s_per_process_day": round(written["archive_cpu_s"] / process_days, 1),
+    }
+    _progress(figures)
+    figures["bare_scan_s"] = round(bare_scan(out), 2)
+    _progress(figures)
+    started = time.perf_counter()
+    ingest(None, out, progress=False)
+    figures["ingest_s"] = round(time.perf_counter() - started, 1)
+    figures["ingest_mb_per_s"] = round(written["raw"] / 1e6 / figures["ingest_s"], 1)
+    figures["scan_over_ingest"] = round(figures["bare_scan_s"] / figures["ingest_s"], 3)
+    db_bytes = (out / "swarmscope.duckdb").stat().st_size
+    figures |= {"db_mb": round(db_bytes / 1e6, 1),
+                "db_over_raw": round(db_bytes / written["raw"], 3)}
+    _progress(figures)
+    figures["windowed_report_s"], figures["windows"] = windowed_report(out, "1h", "10m")
+    _progress(figures)
+    whole = f"{args.hours}h"
+    figures["whole_session_hourly_report_s"], figures["hourly_windows"] = windowed_report(
+        out, whole, "1h")
+    return figures
+
+
+def windowed_report(out: Path, since: str, window: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    g = api.grade("bench-day", out, None, ingest_first=False, since=since, window=window)
+    return round(time.perf_counter() - started, 2), len(g.windows)
+
+
+def _progress(figures: dict) -> None:
+    """A long run's figures so far, so that an interrupted run still leaves them."""
+    print(json.dumps(figures), file=sys.stderr, flush=True)
 
 if __name__ == "__main__":
     main()
