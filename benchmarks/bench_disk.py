@@ -199,6 +199,8 @@ def main() -> None:
                          "every raw file at once")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="processes written side by side (--archived-only)")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the generated files and databases, and say where")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
@@ -207,7 +209,10 @@ def main() -> None:
         figures = run(template, tmp, args)
         print(json.dumps(figures, indent=2))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def raw_and_archived(template: str, tmp: Path, args: argparse.Namespace) -> dict:
@@ -285,7 +290,12 @@ def archived_only(template: str, tmp: Path, args: argparse.Namespace) -> dict:
 def windowed_report(out: Path, since: str, window: str) -> tuple[float, int]:
     started = time.perf_counter()
     g = api.grade("bench-day", out, None, ingest_first=False, since=since, window=window)
-    return round(time.perf_counter() - started, 2), len(g.windows)
+    elapsed = round(time.perf_counter() - started, 2)
+    # the simulated values are flat noise: any grade below A here is a false verdict
+    grades = {"grade": g.grade, "windows": [(w.grade, w.leaks) for w in g.windows]}
+    print(json.dumps({f"grades since {since} by {window}": grades}), file=sys.stderr,
+          flush=True)
+    return elapsed, len(g.windows)
 
 
 def _progress(figures: dict) -> None:
