@@ -272,6 +272,22 @@ _EV_EXEC = 0x00000002
 _EV_COMM = 0x00000200
 _EV_EXIT = 0x80000000
 _EVENT_OFFSET = 16 + 20  # nlmsghdr + cn_msg
+_SO_RCVBUFFORCE = 33  # Linux; not in Python's socket module
+# Every event of the machine arrives here, each costing ~1 KB of buffer: 4 MiB holds a burst of
+# a few thousand forks and exits between two reads.
+RECEIVE_BUFFER_BYTES = 4 << 20
+
+
+def _set_receive_buffer(sock: Any, size: int) -> None:
+    """``size`` bytes of receive buffer. SO_RCVBUF is capped by ``net.core.rmem_max`` (often
+    208 KiB, a few hundred events); SO_RCVBUFFORCE is not, and needs CAP_NET_ADMIN, which
+    subscribing needs as well."""
+    import socket
+
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 class ProcConnector:
@@ -301,8 +317,9 @@ class ProcConnector:
         )
 
     @classmethod
-    def open(cls) -> ProcConnector | None:
-        """Subscribe, or None where the connector is unavailable or not permitted."""
+    def open(cls, buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> ProcConnector | None:
+        """Subscribe, or None where the connector is unavailable or not permitted. Events
+        are queued in the kernel from here on, and read once :meth:`start` is called."""
         import socket
         import struct
 
@@ -311,7 +328,7 @@ class ProcConnector:
         except (OSError, AttributeError):
             return None
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            _set_receive_buffer(sock, buffer_bytes)
             sock.bind((0, _CN_IDX_PROC))
             op = struct.pack("=I", _PROC_CN_MCAST_LISTEN)
             cn = struct.pack("=IIIIHH", _CN_IDX_PROC, _CN_VAL_PROC, 0, 0, len(op), 0) + op
@@ -325,6 +342,7 @@ class ProcConnector:
         return cls(sock)
 
     def start(self, roots: Iterable[int] = ()) -> None:
+        """Follow ``roots`` and start reading the queued events (once per connector)."""
         for pid in roots:
             self.add(pid)
         self._thread.start()
