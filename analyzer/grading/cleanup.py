@@ -36,6 +36,7 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
             text=f"{len(transient)} exited process(es) waited less than "
             f"{ctx.threshold('cleanup', 'zombie_grace_seconds'):g} s for their parent to reap "
             "them (pid " + ", ".join(str(r.pid) for r in transient) + "): not left behind."))
+    _events_lost(d, findings)
     _unterminated(ctx, values, findings)
     unfinished_runs(ctx, findings)
     _excess(ctx, values, findings)
@@ -193,6 +194,16 @@ def _excess(ctx: Context, values: Values, findings: list[Finding]) -> None:
         base, peak, post, _ = rel
         excess = max(post - base, 0.0) / (base if base > 0 else max(peak, 1.0))
         values["memory_excess"] = (excess, pct(excess))
+
+
+def _events_lost(d: SessionData, findings: list[Finding]) -> None:
+    """What the evidence may lack: no judgement on the session, which may well be clean."""
+    lost = d.facts.get("process_events_lost")
+    if lost:
+        findings.append(Finding(
+            text=f"The kernel dropped process events {lost} time(s) while the tree was "
+            "watched (receive buffer full): processes that started and ended between two "
+            "scans may be missing from this report, with their exit codes."))
 
 
 def _has_audit(d: SessionData) -> bool:

@@ -41,7 +41,8 @@ def test_a_mixed_session_names_each_runtime_with_its_own_version(tmp_path: Path)
         sql = db.load_sql("grading_sessions")
         row = con.execute(sql, {"sessions": ["mixed"], "runtime_name": C.PROCESS_RUNTIME_NAME,
                                 "runtime_version": C.PROCESS_RUNTIME_VERSION,
-                                "os_type": C.OS_TYPE, "audit_span": C.SPAN_CLEANUP_AUDIT})
+                                "os_type": C.OS_TYPE, "audit_span": C.SPAN_CLEANUP_AUDIT,
+                                "events_lost": C.PROCESS_EVENTS_LOST})
         columns = [d[0] for d in row.description]
         facts = dict(zip(columns, row.fetchone(), strict=True))
     finally:
