@@ -6,6 +6,7 @@ analyzer reads no environment variables (the CLI resolves them through swarmscop
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from .report_json import render_json
 from .report_md import render_markdown
 from .results import SessionGrade
 from .session_data import load_sessions
-from .window import WindowError
+from .window import WindowError, since_ns
 from .window import apply as apply_window
 
 REPORT_FORMATS = ("md", "json", "html")
@@ -102,8 +103,14 @@ def grade_many(
         known = {r[0] for r in con.execute(db.load_sql("report_find_session"),
                                            {"prefix": ""}).fetchall()}
         ids = [s if s in known else resolve_session(con, s) for s in sessions]
-        data = load_sessions(con, list(dict.fromkeys(ids)))
+        points_from = None
+        if since is not None:
+            since_ns(since, 0)  # a bad --since fails before any work
+            points_from = functools.partial(since_ns, since)
+        data = load_sessions(con, list(dict.fromkeys(ids)), points_from)
         alerts = report_alerts.load(con, list(dict.fromkeys(ids)))  # docs/live.md
+    except WindowError as exc:
+        raise ReportError(str(exc)) from None
     finally:
         con.close()
     if since is None and window is None:

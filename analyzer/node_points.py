@@ -13,10 +13,13 @@ from swarmscope import conventions as C
 # name, not a telemetry name (OTLP and Prometheus call a histogram's count <name>_count).
 GC_COUNT_SERIES = f"{C.V8JS_GC_DURATION}.count"
 LOOP_SERIES = [C.NODEJS_LOOP_DELAY_MAX, C.NODEJS_LOOP_DELAY_P99]
+SERIES = [C.V8JS_HEAP_USED, C.V8JS_GC_DURATION, GC_COUNT_SERIES, *LOOP_SERIES]
 SQL = "grading_node_points"
 
 
-def params(session_ids: list[str]) -> dict[str, object]:
-    """The parameters of ``sql/grading_node_points.sql`` for ``session_ids``."""
+def params(session_ids: list[str], from_ns: list[int | None]) -> dict[str, object]:
+    """The parameters of ``sql/grading_node_points.sql`` for ``session_ids``, each loaded
+    from its ``from_ns`` on (None: all of it)."""
     return {"sessions": session_ids, "heap": C.V8JS_HEAP_USED, "gc": C.V8JS_GC_DURATION,
-            "gc_count": GC_COUNT_SERIES, "gc_type": C.V8JS_GC_TYPE, "loop": LOOP_SERIES}
+            "gc_count": GC_COUNT_SERIES, "gc_type": C.V8JS_GC_TYPE, "loop": LOOP_SERIES,
+            "series": SERIES, "from_ns": from_ns}

@@ -7,6 +7,7 @@ can be tested on sessions built in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,8 +151,13 @@ class SessionData:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
-    """Read agents, metric points, cleanup records and facts of ``session_ids`` at once."""
+def load_sessions(con: Any, session_ids: list[str],
+                  points_from: Callable[[int], int] | None = None) -> dict[str, SessionData]:
+    """Read agents, metric points, cleanup records and facts of ``session_ids`` at once.
+
+    ``points_from`` maps a session's end (ns) to the first time whose metric points are
+    needed (``report --since``): earlier points are not read, which is what keeps the report
+    of a long session's last hour as cheap as that hour."""
     data = {sid: SessionData(sid) for sid in session_ids}
     params = {"sessions": session_ids}
     for row in _rows(con, "grading_sessions", {
@@ -180,12 +186,14 @@ def load_sessions(con: Any, session_ids: list[str]) -> dict[str, SessionData]:
             pid=int(row["pid"] if row["pid"] is not None else -1), agent_id=row["agent_id"],
             waiting_on=row["waiting_on"], idle_s=row["idle_s"],
             holder_pid=_int(row["holder_pid"]), ts_ns=_int(row["ts_ns"])))
+    from_ns = [_points_from(data[sid], points_from) for sid in session_ids]
     cols = con.execute(db.load_sql("grading_points"), {
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
-        "summed": SUMMED_OVER_KEYS}).fetchnumpy()
-    _split_points(data, cols)
+        "summed": SUMMED_OVER_KEYS, "from_ns": from_ns}).fetchnumpy()
+    _split_points(data, cols, session_ids, GRADED_METRICS)
     _split_points(data, con.execute(db.load_sql(node_points.SQL),
-                                    node_points.params(session_ids)).fetchnumpy())
+                                    node_points.params(session_ids, from_ns)).fetchnumpy(),
+                  session_ids, node_points.SERIES)
     for session in data.values():
         attribute_points(session)
     return data
@@ -218,34 +226,32 @@ def _column(cols: dict[str, Any], name: str, fill: Any) -> np.ndarray:
     return np.asarray(col)
 
 
-def _split_points(data: dict[str, SessionData], cols: dict[str, Any]) -> None:
+def _points_from(session: SessionData, points_from: Callable[[int], int] | None) -> int | None:
+    end = session.facts.get("end_ns")
+    return None if points_from is None or end is None else points_from(int(end))
+
+
+def _split_points(data: dict[str, SessionData], cols: dict[str, Any], sessions: list[str],
+                  metrics: list[str]) -> None:
+    """Rows grouped by (session_ix, metric_ix), time-ordered inside each group (the SQL's
+    ORDER BY), into one :class:`Samples` per session and metric."""
     if not len(cols["ts_ns"]):
         return
-    session = _column(cols, "session_id", None).astype(object)
-    metric = _column(cols, "metric_name", None).astype(object)
-    group = np.array([f"{a}\x1f{b}" for a, b in zip(session, metric, strict=True)], dtype=object)
-    order = np.argsort(group, kind="stable")  # keeps time order inside a group
-    group = group[order]
+    group = (_column(cols, "session_ix", 0).astype(np.int64) * (len(metrics) + 1)
+             + _column(cols, "metric_ix", 0).astype(np.int64))
     bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
-    arrays = {
-        "ts_ns": _column(cols, "ts_ns", 0).astype(np.int64)[order],
-        "value": _column(cols, "value", np.nan).astype(float)[order],
-        "pid": _column(cols, "pid", -1).astype(np.int64)[order],
-        "agent_id": _column(cols, "agent_id", None).astype(object)[order],
-        "key": _column(cols, "key", None).astype(object)[order],
-        "temporality": _column(cols, "temporality", None).astype(object)[order],
-    }
+    ts = _column(cols, "ts_ns", 0).astype(np.int64)
+    value = np.nan_to_num(_column(cols, "value", np.nan).astype(float), nan=0.0)
+    pid = _column(cols, "pid", -1).astype(np.int64)
+    agent = _column(cols, "agent_id", None).astype(object)
+    key = _column(cols, "key", None).astype(object)
+    temporality = _column(cols, "temporality", None).astype(object)
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        sid, name = str(group[lo]).split("\x1f", 1)
+        ix_session, ix_metric = divmod(int(group[lo]), len(metrics) + 1)
         sl = slice(lo, hi)
-        data[sid].metrics[name] = Samples(
-            ts=arrays["ts_ns"][sl],
-            value=np.nan_to_num(arrays["value"][sl], nan=0.0),
-            pid=arrays["pid"][sl],
-            agent=arrays["agent_id"][sl].copy(),
-            key=arrays["key"][sl],
-            cumulative=arrays["temporality"][lo] != "DELTA",
-        )
+        data[sessions[ix_session - 1]].metrics[metrics[ix_metric - 1]] = Samples(
+            ts=ts[sl], value=value[sl], pid=pid[sl], agent=agent[sl].copy(), key=key[sl],
+            cumulative=temporality[lo] != "DELTA")
 
 
 def attribute_points(session: SessionData) -> None:

@@ -7,6 +7,8 @@
 --   $gc_count     VARCHAR    the series name under which the GC counts per gc type come out
 --   $gc_type      VARCHAR    v8js.gc.type
 --   $loop         VARCHAR[]  event-loop gauges read as they are (nodejs.eventloop.delay.*)
+--   $series       VARCHAR[]  every series name this query emits; metric_ix is a position in it
+--   $from_ns      BIGINT[]   per session: the first time to load, NULL for all
 -- Agent: a Node process inherits SWARMSCOPE_AGENT_ID from whoever started it, so the workers a
 -- Node program forks carry their parent's agent id. When the process itself was recorded as
 -- an agent (the watcher records every process of the tree), its points belong to that agent:
@@ -19,6 +21,8 @@ WITH points AS (
     FROM metric_points
     WHERE list_contains($sessions, session_id)
       AND (metric_name IN ($heap, $gc) OR list_contains($loop, metric_name))
+      AND epoch_ns(ts) >= coalesce($from_ns[list_position($sessions, session_id)],
+                                   epoch_ns(ts))
 ),
 spawned AS (
     SELECT session_id, pid, agent_id, spawn_time
@@ -31,7 +35,8 @@ owned AS (
     ASOF LEFT JOIN spawned s
       ON p.session_id = s.session_id AND p.pid = s.pid
      AND p.ts + INTERVAL 1 SECOND >= s.spawn_time
-)
+),
+series AS (
 SELECT session_id, metric_name, pid, agent_id, ts_ns, sum(value) AS value,
        any_value(temporality) AS temporality, NULL::VARCHAR AS key
 FROM owned WHERE metric_name = $heap
@@ -47,4 +52,9 @@ FROM owned WHERE metric_name = $gc
 UNION ALL
 SELECT session_id, metric_name, pid, agent_id, ts_ns, value, temporality, NULL::VARCHAR AS key
 FROM owned WHERE list_contains($loop, metric_name)
-ORDER BY session_id, ts_ns;
+)
+SELECT list_position($sessions, session_id) AS session_ix,
+       list_position($series, metric_name) AS metric_ix,
+       pid, agent_id, ts_ns, value, temporality, key
+FROM series
+ORDER BY session_ix, metric_ix, ts_ns;

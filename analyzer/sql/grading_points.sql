@@ -9,9 +9,14 @@
 --   $summed    VARCHAR[]  metrics whose series are parts of one figure (process.cpu.utilization
 --                         per cpu.mode): their points of one process at one time are summed
 --                         into one point without a key, so user + system read as the total
+--   $from_ns   BIGINT[]   per session (same order): the first time to load, NULL for all (a
+--                         report of a long session's last hour reads only that hour)
 -- value: gauge / sum value, or the running sum of a histogram (GC pause seconds).
+-- session_ix / metric_ix: 1-based positions in $sessions / $metrics; rows come grouped by
+-- them, in time order inside a group, so the loader cuts groups without a string per row.
 WITH points AS (
-    SELECT session_id,
+    SELECT list_position($sessions, session_id) AS session_ix,
+           list_position($metrics, metric_name) AS metric_ix,
            metric_name,
            coalesce(pid, -1) AS pid,
            agent_id,
@@ -24,11 +29,13 @@ WITH points AS (
     FROM metric_points
     WHERE list_contains($sessions, session_id)
       AND list_contains($metrics, metric_name)
+      AND epoch_ns(ts) >= coalesce($from_ns[list_position($sessions, session_id)],
+                                   epoch_ns(ts))
 )
-SELECT * FROM points WHERE NOT list_contains($summed, metric_name)
+SELECT * EXCLUDE (metric_name) FROM points WHERE NOT list_contains($summed, metric_name)
 UNION ALL
-SELECT session_id, metric_name, pid, agent_id, ts_ns, sum(value) AS value,
+SELECT session_ix, metric_ix, pid, agent_id, ts_ns, sum(value) AS value,
        any_value(temporality) AS temporality, NULL::VARCHAR AS key
 FROM points WHERE list_contains($summed, metric_name)
-GROUP BY session_id, metric_name, pid, agent_id, ts_ns
-ORDER BY session_id, ts_ns;
+GROUP BY session_ix, metric_ix, pid, agent_id, ts_ns
+ORDER BY session_ix, metric_ix, ts_ns;

@@ -73,6 +73,33 @@ def test_since_grades_only_the_window(session_dir: Path) -> None:
     assert early.start_ns >= T0
 
 
+def test_since_reads_only_the_window_and_grades_as_the_cut_in_memory(
+    session_dir: Path,
+) -> None:
+    """``--since`` is pushed into the database read: a long session's last hour costs that
+    hour. The grade must be the one of the whole session cut in memory."""
+    from swarmscope.analyzer import db
+    from swarmscope.analyzer.grading.session import grade_session
+    from swarmscope.analyzer.session_data import load_sessions
+    from swarmscope.analyzer.window import apply
+
+    cfg = load_config(None)
+    con = db.connect(session_dir, read_only=True)
+    try:
+        whole = load_sessions(con, ["sess-window"])["sess-window"]
+        recent = load_sessions(con, ["sess-window"],
+                               lambda end: since_ns("4m", end))["sess-window"]
+    finally:
+        con.close()
+    first = since_ns("4m", whole.facts["end_ns"])
+    memory = C.PROCESS_MEMORY_USAGE
+    assert whole.samples(memory).ts.min() < first <= recent.samples(memory).ts.min()
+    assert 0 < len(recent.samples(memory)) < len(whole.samples(memory)) / 2
+    cut = apply(whole, "4m", "1m", lambda d: grade_session(d, cfg))
+    pushed = _grade(session_dir, since="4m", window="1m")
+    assert pushed.as_dict() == cut.as_dict()
+
+
 def test_window_before_the_leak_is_clean(session_dir: Path) -> None:
     g = _grade(session_dir, window="150s")
     assert [len(g.windows)] == [4]
