@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from swarmscope import conventions as C
 
 from . import db, node_points
@@ -189,10 +191,10 @@ def load_sessions(con: Any, session_ids: list[str],
     from_ns = [_points_from(data[sid], points_from) for sid in session_ids]
     cols = con.execute(db.load_sql("grading_points"), {
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
-        "summed": SUMMED_OVER_KEYS, "from_ns": from_ns}).fetchnumpy()
+        "summed": SUMMED_OVER_KEYS, "from_ns": from_ns}).to_arrow_table()
     _split_points(data, cols, session_ids, GRADED_METRICS)
     _split_points(data, con.execute(db.load_sql(node_points.SQL),
-                                    node_points.params(session_ids, from_ns)).fetchnumpy(),
+                                    node_points.params(session_ids, from_ns)).to_arrow_table(),
                   session_ids, node_points.SERIES)
     for session in data.values():
         attribute_points(session)
@@ -216,42 +218,45 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _column(cols: dict[str, Any], name: str, fill: Any) -> np.ndarray:
-    """A fetched column as a plain array; NULLs (masked entries) become ``fill``."""
-    col = cols[name]
-    if isinstance(col, np.ma.MaskedArray):
-        out = np.asarray(col.data, dtype=object if fill is None else col.dtype).copy()
-        out[np.ma.getmaskarray(col)] = fill
-        return out
-    return np.asarray(col)
-
-
 def _points_from(session: SessionData, points_from: Callable[[int], int] | None) -> int | None:
     end = session.facts.get("end_ns")
     return None if points_from is None or end is None else points_from(int(end))
 
 
-def _split_points(data: dict[str, SessionData], cols: dict[str, Any], sessions: list[str],
+def _numbers(table: pa.Table, name: str, fill: float, dtype: type) -> np.ndarray:
+    """A fetched numeric column as a plain array; NULLs become ``fill``."""
+    return pc.fill_null(table[name], fill).to_numpy().astype(dtype, copy=False)
+
+
+def _strings(table: pa.Table, name: str) -> np.ndarray:
+    """A fetched text column as an object array whose equal values are one Python string:
+    a point costs a pointer, not a string object of its own (a day of points would not fit
+    in memory otherwise)."""
+    encoded = pc.dictionary_encode(table[name]).combine_chunks()
+    values = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    return values[pc.fill_null(encoded.indices, len(values) - 1).to_numpy()]
+
+
+def _split_points(data: dict[str, SessionData], table: pa.Table, sessions: list[str],
                   metrics: list[str]) -> None:
     """Rows grouped by (session_ix, metric_ix), time-ordered inside each group (the SQL's
     ORDER BY), into one :class:`Samples` per session and metric."""
-    if not len(cols["ts_ns"]):
+    if not table.num_rows:
         return
-    group = (_column(cols, "session_ix", 0).astype(np.int64) * (len(metrics) + 1)
-             + _column(cols, "metric_ix", 0).astype(np.int64))
+    group = (_numbers(table, "session_ix", 0, np.int64) * (len(metrics) + 1)
+             + _numbers(table, "metric_ix", 0, np.int64))
     bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
-    ts = _column(cols, "ts_ns", 0).astype(np.int64)
-    value = np.nan_to_num(_column(cols, "value", np.nan).astype(float), nan=0.0)
-    pid = _column(cols, "pid", -1).astype(np.int64)
-    agent = _column(cols, "agent_id", None).astype(object)
-    key = _column(cols, "key", None).astype(object)
-    temporality = _column(cols, "temporality", None).astype(object)
+    ts = _numbers(table, "ts_ns", 0, np.int64)
+    value = np.nan_to_num(_numbers(table, "value", np.nan, np.float64), nan=0.0)
+    pid = _numbers(table, "pid", -1, np.int64)
+    agent, key = _strings(table, "agent_id"), _strings(table, "key")
+    cumulative = pc.fill_null(table["cumulative"], True).to_numpy(zero_copy_only=False)
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         ix_session, ix_metric = divmod(int(group[lo]), len(metrics) + 1)
         sl = slice(lo, hi)
         data[sessions[ix_session - 1]].metrics[metrics[ix_metric - 1]] = Samples(
             ts=ts[sl], value=value[sl], pid=pid[sl], agent=agent[sl].copy(), key=key[sl],
-            cumulative=temporality[lo] != "DELTA")
+            cumulative=bool(cumulative[lo]))
 
 
 def attribute_points(session: SessionData) -> None:

@@ -55,6 +55,7 @@ FROM owned WHERE list_contains($loop, metric_name)
 )
 SELECT list_position($sessions, session_id) AS session_ix,
        list_position($series, metric_name) AS metric_ix,
-       pid, agent_id, ts_ns, value, temporality, key
+       pid, agent_id, ts_ns, value,
+       coalesce(temporality, '') <> 'DELTA' AS cumulative, key
 FROM series
 ORDER BY session_ix, metric_ix, ts_ns;

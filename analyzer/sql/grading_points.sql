@@ -11,7 +11,8 @@
 --                         into one point without a key, so user + system read as the total
 --   $from_ns   BIGINT[]   per session (same order): the first time to load, NULL for all (a
 --                         report of a long session's last hour reads only that hour)
--- value: gauge / sum value, or the running sum of a histogram (GC pause seconds).
+-- value: gauge / sum value, or the running sum of a histogram (GC pause seconds);
+-- cumulative: not a DELTA sum.
 -- session_ix / metric_ix: 1-based positions in $sessions / $metrics; rows come grouped by
 -- them, in time order inside a group, so the loader cuts groups without a string per row.
 WITH points AS (
@@ -22,7 +23,7 @@ WITH points AS (
            agent_id,
            epoch_ns(ts) AS ts_ns,
            coalesce(value, sum) AS value,
-           temporality,
+           coalesce(temporality, '') <> 'DELTA' AS cumulative,
            coalesce(attributes[$keys[1]]::VARCHAR, attributes[$keys[2]]::VARCHAR,
                     attributes[$keys[3]]::VARCHAR, attributes[$keys[4]]::VARCHAR,
                     attributes[$keys[5]]::VARCHAR) AS key
@@ -35,7 +36,7 @@ WITH points AS (
 SELECT * EXCLUDE (metric_name) FROM points WHERE NOT list_contains($summed, metric_name)
 UNION ALL
 SELECT session_ix, metric_ix, pid, agent_id, ts_ns, sum(value) AS value,
-       any_value(temporality) AS temporality, NULL::VARCHAR AS key
+       any_value(cumulative) AS cumulative, NULL::VARCHAR AS key
 FROM points WHERE list_contains($summed, metric_name)
 GROUP BY session_ix, metric_ix, pid, agent_id, ts_ns
 ORDER BY session_ix, metric_ix, ts_ns;
