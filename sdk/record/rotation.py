@@ -11,7 +11,9 @@ the following ones ``<signal>.<host>.<pid>.<start_ns>.r000001.jsonl`` and so on.
 after ``j``, so plain name order is write order. A closed file is never renamed; it is
 archived (``<file>.zst``, :mod:`swarmscope.archive`) in a background thread when ``archive``
 is on, and ingest reads an archive as the file it holds, keyed by the same path, so nothing is
-read twice. An archive cut short by the process's exit leaves the file itself in place.
+read twice. An archive cut short by the process's exit leaves the file itself in place. At
+close, the last file is archived too once the stream has rotated (a short session's single
+file stays plain).
 """
 
 from __future__ import annotations
@@ -95,7 +97,14 @@ class RotatingFile:
 
     def close(self) -> None:
         with self._lock:
+            if self._file.closed:
+                return
             self._file.close()
+            if self.archive and self.sequence:
+                # a session long enough to rotate leaves archives only: its last file would
+                # otherwise stay raw for good (up to the size limit, ~60 % of what a day of
+                # archives takes). A short session's one file stays as it is.
+                _archive(self.path)
         # archives still being written get a moment to finish (an unfinished one leaves its
         # file in place, so waiting is for tidiness, not for data)
         deadline = time.monotonic() + ARCHIVE_WAIT_AT_CLOSE_S
