@@ -201,7 +201,13 @@ def main() -> None:
                     help="processes written side by side (--archived-only)")
     ap.add_argument("--keep", action="store_true",
                     help="leave the generated files and databases, and say where")
+    ap.add_argument("--again", type=Path, metavar="DIR",
+                    help="only scan and report, again, the data directory a --keep run left")
     args = ap.parse_args()
+    if args.again:
+        print(json.dumps({"bare_scan_s": round(bare_scan(args.again), 2)}
+                         | reports(args.again, args.hours), indent=2))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
         template = record_template(tmp / "template")
@@ -279,11 +285,16 @@ def archived_only(template: str, tmp: Path, args: argparse.Namespace) -> dict:
     figures |= {"db_mb": round(db_bytes / 1e6, 1),
                 "db_over_raw": round(db_bytes / written["raw"], 3)}
     _progress(figures)
+    return figures | reports(out, args.hours)
+
+
+def reports(out: Path, hours: float) -> dict:
+    """The last hour by 10 minutes, then the whole session by the hour."""
+    figures: dict = {}
     figures["windowed_report_s"], figures["windows"] = windowed_report(out, "1h", "10m")
     _progress(figures)
-    whole = f"{args.hours}h"
     figures["whole_session_hourly_report_s"], figures["hourly_windows"] = windowed_report(
-        out, whole, "1h")
+        out, f"{hours}h", "1h")
     return figures
 
 
