@@ -19,7 +19,8 @@ NoIngestOption = Annotated[bool, typer.Option(
 
 SinceOption = Annotated[str | None, typer.Option(
     "--since", help="Grade only the session from then on: a duration before its last record "
-    "(30s, 10m, 1h, 2d) or an ISO time (2026-12-01T10:00:00+00:00).", show_default=False)]
+    "(30s, 10m, 1h, 2d) or an ISO time (2026-12-01T10:00:00+00:00). Only that part is read: "
+    "the last hour of a day-long session costs an hour.", show_default=False)]
 WindowOption = Annotated[str | None, typer.Option(
     "--window", help="Add a grade per window of this length over time (e.g. 10m): a table "
     "in Markdown, a chart in HTML, a list in JSON.", show_default=False)]
