@@ -391,7 +391,7 @@ def tracemalloc_mode() -> bool:
 
 # --- rotation of the embedded default's files (docs/performance.md, "Bounded disk") ------------
 
-DEFAULT_ROTATE_MB = 16.0  # the live file stays raw: the part of the disk archiving cannot shrink
+DEFAULT_ROTATE_MB = 16.0  # the live file stays raw while written: what archiving cannot shrink
 DEFAULT_ROTATE_HOURS = 6.0
 
 
@@ -411,7 +411,8 @@ def rotation_limits() -> tuple[int, float]:
 
 def archive_rotated() -> bool:
     """``SWARMSCOPE_ARCHIVE_ROTATED`` (default on): archive (zstd) each file the sdk rotated
-    away from (docs/performance.md, "Bounded disk": 2-3 % of the raw size)."""
+    away from, and at shutdown the last one of a stream that rotated (docs/performance.md,
+    "Bounded disk": 2-3 % of the raw size)."""
     return flag(c.ENV_ARCHIVE_ROTATED, default=True)
 
 
