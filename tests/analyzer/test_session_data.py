@@ -95,3 +95,16 @@ def test_invoke_agent_duration_histogram_is_stored(data_dir: Path, session) -> N
     finally:
         con.close()
     assert row == ("histogram", 2, 1.5, "worker-1")
+
+
+def test_text_columns_keep_their_values_across_result_chunks() -> None:
+    """Large results come from DuckDB in several Arrow chunks: the codes of one dictionary
+    must hold across them, and equal values share one string object."""
+    import pyarrow as pa
+    from swarmscope.analyzer.session_data import _strings
+
+    chunks = [["agent-a", "agent-b", None], ["agent-c", "agent-a"], ["agent-b"]]
+    table = pa.table({"agent_id": pa.chunked_array([pa.array(c) for c in chunks])})
+    agents = _strings(table, "agent_id")
+    assert agents.tolist() == [v for c in chunks for v in c]
+    assert agents[0] is agents[4]
