@@ -165,7 +165,7 @@ def load_sessions(con: Any, session_ids: list[str],
     for row in _rows(con, "grading_sessions", {
         **params, "runtime_name": C.PROCESS_RUNTIME_NAME,
         "runtime_version": C.PROCESS_RUNTIME_VERSION, "os_type": C.OS_TYPE,
-        "audit_span": C.SPAN_CLEANUP_AUDIT, "events_lost": C.PROCESS_EVENTS_LOST}):
+        "audit_span": C.SPAN_CLEANUP_AUDIT, "event_overruns": C.PROCESS_EVENT_OVERRUNS}):
         data[row["session_id"]].facts = row
     for row in _rows(con, "grading_agents", params):
         data[row["session_id"]].agents.append(AgentRecord(

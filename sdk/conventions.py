@@ -305,7 +305,7 @@ HOLDER_PID = "swarm.process.holder_pid"  # a process holding the other (write) e
 PARENT_NAME = "swarm.process.parent_name"  # name of a leftover's parent (who fails to reap)
 ZOMBIE_SECONDS = "swarm.process.zombie_seconds"  # s a zombie had been seen unreaped
 # on the watcher's audit_cleanup: how often the kernel dropped process events (buffer full)
-PROCESS_EVENTS_LOST = "swarm.watch.process_events_lost"
+PROCESS_EVENT_OVERRUNS = "swarm.watch.process_event_overruns"
 REAPED = "swarm.process.reaped"  # bool on terminate_agent: ended by `swarmscope reap`
 ENV_HUNG_AFTER = "SWARMSCOPE_HUNG_AFTER"  # s blocked and idle before a process is hung
 ENV_ZOMBIE_GRACE = "SWARMSCOPE_ZOMBIE_GRACE"  # s a zombie may wait for its reaper

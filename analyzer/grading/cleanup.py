@@ -36,7 +36,7 @@ def grade_cleanup(ctx: Context) -> DimensionGrade:
             text=f"{len(transient)} exited process(es) waited less than "
             f"{ctx.threshold('cleanup', 'zombie_grace_seconds'):g} s for their parent to reap "
             "them (pid " + ", ".join(str(r.pid) for r in transient) + "): not left behind."))
-    _events_lost(d, findings)
+    _event_overruns(d, findings)
     _unterminated(ctx, values, findings)
     unfinished_runs(ctx, findings)
     _excess(ctx, values, findings)
@@ -196,9 +196,9 @@ def _excess(ctx: Context, values: Values, findings: list[Finding]) -> None:
         values["memory_excess"] = (excess, pct(excess))
 
 
-def _events_lost(d: SessionData, findings: list[Finding]) -> None:
+def _event_overruns(d: SessionData, findings: list[Finding]) -> None:
     """What the evidence may lack: no judgement on the session, which may well be clean."""
-    lost = d.facts.get("process_events_lost")
+    lost = d.facts.get("process_event_overruns")
     if lost:
         findings.append(Finding(
             text=f"The kernel dropped process events {lost} time(s) while the tree was "

@@ -2,7 +2,7 @@
 -- plus the runtimes its processes ran on ($runtime_name, $runtime_version, $os_type: each
 -- name with its own version, e.g. "cpython 3.11.7, nodejs 20.20.2" - a session of Python and
 -- Node processes has both), how many cleanup audits ($audit_span spans) ran, and how often
--- their watchers lost kernel process events ($events_lost).
+-- their watchers lost kernel process events ($event_overruns).
 SELECT s.session_id,
        s.service_name,
        epoch_ns(s.start_time) AS start_ns,
@@ -24,8 +24,8 @@ SELECT s.session_id,
          WHERE r.session_id = s.session_id) AS os_type,
        (SELECT count(*) FROM spans sp
          WHERE sp.session_id = s.session_id AND sp.name = $audit_span) AS audit_spans,
-       (SELECT sum(TRY_CAST(sp.attributes[$events_lost] AS BIGINT)) FROM spans sp
-         WHERE sp.session_id = s.session_id AND sp.name = $audit_span) AS process_events_lost
+       (SELECT sum(TRY_CAST(sp.attributes[$event_overruns] AS BIGINT)) FROM spans sp
+         WHERE sp.session_id = s.session_id AND sp.name = $audit_span) AS process_event_overruns
 FROM sessions s
 WHERE list_contains($sessions, s.session_id)
 ORDER BY s.start_time;

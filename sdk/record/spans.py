@@ -260,18 +260,18 @@ def emit_cleanup_audit(
     session_id: str | None = None,
     agent_ids: Mapping[int, str] | None = None,
     hung: Iterable[HungWorker] = (),
-    events_lost: int = 0,
+    event_overruns: int = 0,
 ) -> None:
     """The ``audit_cleanup`` span with one orphan/zombie event per left-over process, and one
     ``swarm.process.hung`` event per hung worker the watcher found.
 
     ``agent_ids`` (pid -> agent id) names agents whose zombies lost their environment;
-    ``events_lost`` is how often the watcher's kernel process events overflowed."""
+    ``event_overruns`` is how often the watcher's kernel process events overflowed."""
     items = list(leftovers)
     stuck = list(hung)
     attrs: dict[str, Any] = {c.SESSION_ID: session_id} if session_id else {}
-    if events_lost:
-        attrs[c.PROCESS_EVENTS_LOST] = events_lost
+    if event_overruns:
+        attrs[c.PROCESS_EVENT_OVERRUNS] = event_overruns
     span = tracer.start_span(
         c.SPAN_CLEANUP_AUDIT, context=context, kind=SpanKind.INTERNAL, attributes=attrs
     )

@@ -83,7 +83,7 @@ class WatchReport:
     hung: list[HungWorker] = field(default_factory=list)
     session_id: str | None = None
     reaped: list[Any] = field(default_factory=list)  # reap.Outcome of `run --reap`
-    events_lost: int = 0  # times the kernel dropped process events (its buffer was full)
+    event_overruns: int = 0  # times the kernel dropped process events (its buffer was full)
 
 
 class Watcher:
@@ -400,10 +400,10 @@ class Watcher:
             record_command_line=self.record_command_lines, zombie_grace=self.zombie_grace,
         )  # fmt: skip
         self.report.hung = sorted(self.hung.found.values(), key=lambda item: item.pid)
-        self.report.events_lost = self.connector.lost if self.connector is not None else 0
-        if self.report.events_lost:
+        self.report.event_overruns = self.connector.lost if self.connector is not None else 0
+        if self.report.event_overruns:
             print(
-                f"swarmscope: the kernel dropped process events {self.report.events_lost} "
+                f"swarmscope: the kernel dropped process events {self.report.event_overruns} "
                 "time(s) (receive buffer full): processes that started and ended between two "
                 "scans may be missing from this session",
                 file=sys.stderr,
@@ -411,7 +411,7 @@ class Watcher:
         spans.emit_cleanup_audit(
             self.tracer, self.report.leftovers, context=self.parent_context,
             session_id=self.session_id, hung=self.report.hung,
-            events_lost=self.report.events_lost,
+            event_overruns=self.report.event_overruns,
         )  # fmt: skip
 
     def forward_signals(self) -> None:

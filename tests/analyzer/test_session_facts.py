@@ -42,7 +42,7 @@ def test_a_mixed_session_names_each_runtime_with_its_own_version(tmp_path: Path)
         row = con.execute(sql, {"sessions": ["mixed"], "runtime_name": C.PROCESS_RUNTIME_NAME,
                                 "runtime_version": C.PROCESS_RUNTIME_VERSION,
                                 "os_type": C.OS_TYPE, "audit_span": C.SPAN_CLEANUP_AUDIT,
-                                "events_lost": C.PROCESS_EVENTS_LOST})
+                                "event_overruns": C.PROCESS_EVENT_OVERRUNS})
         columns = [d[0] for d in row.description]
         facts = dict(zip(columns, row.fetchone(), strict=True))
     finally:
