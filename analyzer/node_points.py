@@ -17,9 +17,10 @@ SERIES = [C.V8JS_HEAP_USED, C.V8JS_GC_DURATION, GC_COUNT_SERIES, *LOOP_SERIES]
 SQL = "grading_node_points"
 
 
-def params(session_ids: list[str], from_ns: list[int | None]) -> dict[str, object]:
+def params(session_ids: list[str], from_ns: list[int | None],
+           earliest_ns: int | None) -> dict[str, object]:
     """The parameters of ``sql/grading_node_points.sql`` for ``session_ids``, each loaded
-    from its ``from_ns`` on (None: all of it)."""
+    from its ``from_ns`` on (None: all of it); ``earliest_ns`` is the earliest of them."""
     return {"sessions": session_ids, "heap": C.V8JS_HEAP_USED, "gc": C.V8JS_GC_DURATION,
             "gc_count": GC_COUNT_SERIES, "gc_type": C.V8JS_GC_TYPE, "loop": LOOP_SERIES,
-            "series": SERIES, "from_ns": from_ns}
+            "series": SERIES, "from_ns": from_ns, "earliest_ns": earliest_ns}

@@ -189,12 +189,14 @@ def load_sessions(con: Any, session_ids: list[str],
             waiting_on=row["waiting_on"], idle_s=row["idle_s"],
             holder_pid=_int(row["holder_pid"]), ts_ns=_int(row["ts_ns"])))
     from_ns = [_points_from(data[sid], points_from) for sid in session_ids]
+    earliest = None if None in from_ns else min(from_ns, default=None)
     cols = con.execute(db.load_sql("grading_points"), {
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
-        "summed": SUMMED_OVER_KEYS, "from_ns": from_ns}).to_arrow_table()
+        "summed": SUMMED_OVER_KEYS, "from_ns": from_ns, "earliest_ns": earliest,
+    }).to_arrow_table()
     _split_points(data, cols, session_ids, GRADED_METRICS)
-    _split_points(data, con.execute(db.load_sql(node_points.SQL),
-                                    node_points.params(session_ids, from_ns)).to_arrow_table(),
+    node = node_points.params(session_ids, from_ns, earliest)
+    _split_points(data, con.execute(db.load_sql(node_points.SQL), node).to_arrow_table(),
                   session_ids, node_points.SERIES)
     for session in data.values():
         attribute_points(session)

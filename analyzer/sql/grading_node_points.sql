@@ -9,6 +9,7 @@
 --   $loop         VARCHAR[]  event-loop gauges read as they are (nodejs.eventloop.delay.*)
 --   $series       VARCHAR[]  every series name this query emits; metric_ix is a position in it
 --   $from_ns      BIGINT[]   per session: the first time to load, NULL for all
+--   $earliest_ns  BIGINT     the earliest of them, NULL when one of them is
 -- Agent: a Node process inherits SWARMSCOPE_AGENT_ID from whoever started it, so the workers a
 -- Node program forks carry their parent's agent id. When the process itself was recorded as
 -- an agent (the watcher records every process of the tree), its points belong to that agent:
@@ -21,6 +22,9 @@ WITH points AS (
     FROM metric_points
     WHERE list_contains($sessions, session_id)
       AND (metric_name IN ($heap, $gc) OR list_contains($loop, metric_name))
+      -- a constant bound on the column itself: the scan skips older row groups (and their
+      -- attribute maps) instead of reading the whole table to filter it
+      AND ($earliest_ns IS NULL OR ts >= make_timestamp_ns($earliest_ns))
       AND epoch_ns(ts) >= coalesce($from_ns[list_position($sessions, session_id)],
                                    epoch_ns(ts))
 ),

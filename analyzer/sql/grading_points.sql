@@ -11,6 +11,7 @@
 --                         into one point without a key, so user + system read as the total
 --   $from_ns   BIGINT[]   per session (same order): the first time to load, NULL for all (a
 --                         report of a long session's last hour reads only that hour)
+--   $earliest_ns BIGINT   the earliest of them, NULL when one of them is
 -- value: gauge / sum value, or the running sum of a histogram (GC pause seconds);
 -- cumulative: not a DELTA sum.
 -- session_ix / metric_ix: 1-based positions in $sessions / $metrics; rows come grouped by
@@ -30,6 +31,9 @@ WITH points AS (
     FROM metric_points
     WHERE list_contains($sessions, session_id)
       AND list_contains($metrics, metric_name)
+      -- a constant bound on the column itself: the scan skips older row groups (and their
+      -- attribute maps) instead of reading the whole table to filter it
+      AND ($earliest_ns IS NULL OR ts >= make_timestamp_ns($earliest_ns))
       AND epoch_ns(ts) >= coalesce($from_ns[list_position($sessions, session_id)],
                                    epoch_ns(ts))
 )
