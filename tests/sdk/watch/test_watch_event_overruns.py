@@ -23,6 +23,7 @@ from swarmscope import conventions as c
 from swarmscope.analyzer import api
 from swarmscope.analyzer.report_md import render_markdown
 from swarmscope.watch.tree import ProcConnector
+from watch_helpers import events_available
 
 SMALL_BUFFER = 4096  # the kernel doubles it: a handful of events
 
@@ -31,6 +32,7 @@ import json, subprocess, sys
 import swarmscope
 from swarmscope.watch.runner import watcher_for
 from swarmscope.watch.tree import ProcConnector
+from watch_helpers import events_available
 
 small = sys.argv[1] == "small"
 swarmscope.init(service_name="lost-events")
@@ -47,15 +49,7 @@ print(json.dumps({"event_overruns": report.event_overruns}))
 """
 
 
-def _events_available() -> bool:
-    connector = ProcConnector.open()
-    if connector is None:
-        return False
-    connector.close()
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _events_available(),
+pytestmark = pytest.mark.skipif(not events_available(),
                                 reason="proc connector needs CAP_NET_ADMIN")
 
 

@@ -17,6 +17,7 @@ from otlp_files import audit_events, by_operation, load_spans
 from swarmscope import conventions as c
 from swarmscope import procfs
 from swarmscope.watch.leftovers import describe
+from watch_helpers import events_available
 
 SWARMSCOPE = Path(sys.executable).parent / "swarmscope"
 NODE = shutil.which("node")
@@ -241,17 +242,7 @@ def test_attach_follows_a_running_process(tmp_path: Path, data_dir: Path) -> Non
     assert all(s.parent_id == created[0].span_id for s in created[1:])
 
 
-def _events_available() -> bool:
-    from swarmscope.watch.tree import ProcConnector
-
-    connector = ProcConnector.open()
-    if connector is None:
-        return False
-    connector.close()
-    return True
-
-
-@pytest.mark.skipif(not _events_available(), reason="proc connector needs CAP_NET_ADMIN")
+@pytest.mark.skipif(not events_available(), reason="proc connector needs CAP_NET_ADMIN")
 def test_process_events_see_millisecond_processes_with_their_exit_codes(
     tmp_path: Path, data_dir: Path
 ) -> None:

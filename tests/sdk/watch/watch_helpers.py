@@ -26,3 +26,15 @@ def run(
         cwd=tmp_path, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
+
+
+def events_available() -> bool:
+    """Whether kernel process events can be had here (the proc connector needs
+    CAP_NET_ADMIN)."""
+    from swarmscope.watch.tree import ProcConnector
+
+    connector = ProcConnector.open()
+    if connector is None:
+        return False
+    connector.close()
+    return True
