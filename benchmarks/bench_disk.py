@@ -206,8 +206,9 @@ def main() -> None:
                     help="only scan and report, again, the data directory a --keep run left")
     args = ap.parse_args()
     if args.again:
-        print(json.dumps({"bare_scan_s": round(bare_scan(args.again), 2)}
-                         | reports(args.again, args.hours), indent=2))
+        figures = {"bare_scan_s": round(bare_scan(args.again), 2)}
+        _progress(figures)
+        print(json.dumps(figures | reports(args.again, args.hours), indent=2))
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
@@ -257,7 +258,7 @@ def raw_and_archived(template: str, tmp: Path, args: argparse.Namespace) -> dict
 
 
 def archived_only(template: str, tmp: Path, args: argparse.Namespace) -> dict:
-    """The issue's full day fits here only this way: 100 processes x 24 h is ~81 GB raw."""
+    """How a full day fits a machine's disk: 100 processes x 24 h is ~81 GB raw."""
     seconds = int(args.hours * 3600)
     out = tmp / "data"
     figures: dict = {"processes": args.processes, "hours": args.hours}
@@ -311,6 +312,7 @@ def windowed_report(out: Path, since: str, window: str) -> tuple[float, int]:
 def _progress(figures: dict) -> None:
     """A long run's figures so far, so that an interrupted run still leaves them."""
     print(json.dumps(figures), file=sys.stderr, flush=True)
+
 
 if __name__ == "__main__":
     main()
