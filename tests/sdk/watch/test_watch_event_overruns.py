@@ -32,7 +32,6 @@ import json, subprocess, sys
 import swarmscope
 from swarmscope.watch.runner import watcher_for
 from swarmscope.watch.tree import ProcConnector
-from watch_helpers import events_available
 
 small = sys.argv[1] == "small"
 swarmscope.init(service_name="lost-events")
