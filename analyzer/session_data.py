@@ -90,7 +90,16 @@ class Samples:
         return self.where(self.key == key) if key is not None else self
 
     def by_pid(self) -> dict[int, Samples]:
-        return {int(p): self.where(self.pid == p) for p in np.unique(self.pid)}
+        """The samples of each pid, in pid order, each in its original (time) order. One sort,
+        not a mask per pid: a mask each costs pids x samples (23 s for an hour of 100
+        processes)."""
+        if not len(self):
+            return {}
+        order = np.argsort(self.pid, kind="stable")
+        pids = self.pid[order]
+        starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]])
+        ends = np.r_[starts[1:], len(pids)]
+        return {int(pids[a]): self.where(order[a:b]) for a, b in zip(starts, ends, strict=True)}
 
 
 @dataclass

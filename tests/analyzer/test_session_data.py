@@ -108,3 +108,22 @@ def test_text_columns_keep_their_values_across_result_chunks() -> None:
     agents = _strings(table, "agent_id")
     assert agents.tolist() == [v for c in chunks for v in c]
     assert agents[0] is agents[4]
+
+
+def test_samples_by_pid_are_each_pids_samples_in_their_order() -> None:
+    from swarmscope.analyzer.session_data import Samples
+
+    rng = np.random.default_rng(5)
+    n = 500
+    samples = Samples(ts=np.arange(n, dtype=np.int64), value=rng.normal(size=n),
+                      pid=rng.choice([-1, 7, 3, 12], size=n).astype(np.int64),
+                      agent=np.array([None] * n, dtype=object),
+                      key=np.array(["user", None] * (n // 2), dtype=object))
+    split = samples.by_pid()
+    assert list(split) == [-1, 3, 7, 12]
+    for pid, part in split.items():
+        mask = samples.pid == pid
+        assert part.ts.tolist() == samples.ts[mask].tolist()
+        assert part.value.tolist() == samples.value[mask].tolist()
+        assert part.key.tolist() == samples.key[mask].tolist()
+    assert Samples.empty().by_pid() == {}
