@@ -42,7 +42,7 @@ import duckdb
 from swarmscope.analyzer import api
 from swarmscope.analyzer.ingest import ingest
 from swarmscope.archive import archive, is_telemetry
-from swarmscope.record.rotation import rotated_name
+from swarmscope.record.rotation import RotatingFile, rotated_name
 from swarmscope.settings import DEFAULT_ROTATE_MB
 
 NS = 1_000_000_000
@@ -92,25 +92,22 @@ def generate_archived(template: str, out: Path, processes: int, seconds: int,
 
 
 def _write_archived(job: tuple[str, Path, int, int, int]) -> dict[str, float]:
+    """One process's lines through the sdk's own rotating file; each file it rotates away
+    from is archived here, in the foreground, so that archiving's CPU can be timed."""
     template, folder, p, t0, seconds = job
-    limit = int(DEFAULT_ROTATE_MB * 1e6)
     first = folder / f"metrics.bench.{10_000 + p}.{t0}.jsonl"
+    stream = RotatingFile(first, int(DEFAULT_ROTATE_MB * 1e6), max_age_s=0)
     figures = {"raw": 0.0, "archived": 0.0, "live": 0.0, "archive_cpu_s": 0.0}
-    sequence, size = 0, 0
-    fh = first.open("w")
     for line in _lines(template, p, t0, seconds):
-        if size and size + len(line) > limit:  # as RotatingFile: only between lines
-            fh.close()
+        closed = stream.sequence
+        stream.write(line)
+        figures["raw"] += len(line)  # the lines are ASCII
+        if stream.sequence != closed:
             started = time.process_time()
-            figures["archived"] += archive(rotated_name(first, sequence))
+            figures["archived"] += archive(rotated_name(first, closed))
             figures["archive_cpu_s"] += time.process_time() - started
-            sequence, size = sequence + 1, 0
-            fh = rotated_name(first, sequence).open("w")
-        fh.write(line)
-        size += len(line)  # the lines are ASCII
-        figures["raw"] += len(line)
-    fh.close()
-    figures["live"] = size
+    stream.close()  # the last file is the one still being written: it stays raw
+    figures["live"] = stream.path.stat().st_size
     return figures
 
 
