@@ -26,8 +26,9 @@ from swarmscope.watch.tree import ProcConnector
 from watch_helpers import events_available
 
 SMALL_BUFFER = 4096  # the kernel doubles it: a handful of events
+BURST = "for i in $(seq 300); do /bin/true & done; wait"  # 300 forks and exits at once
 
-WATCH = """
+WATCH = f"""
 import json, subprocess, sys
 import swarmscope
 from swarmscope.watch.runner import watcher_for
@@ -38,13 +39,13 @@ swarmscope.init(service_name="lost-events")
 watcher = watcher_for(swarmscope.session(), events=True)
 if small:
     watcher.connector.close()
-    watcher.connector = ProcConnector.open(buffer_bytes=4096)
+    watcher.connector = ProcConnector.open(buffer_bytes={SMALL_BUFFER})
     # a burst the kernel must queue before anything reads it
-    subprocess.run(["sh", "-c", "for i in $(seq 300); do /bin/true & done; wait"], check=True)
+    subprocess.run(["sh", "-c", {BURST!r}], check=True)
 watcher.start(["sh", "-c", "sleep 0.2; exit 0"])
 report = watcher.wait()
 swarmscope.shutdown()
-print(json.dumps({"event_overruns": report.event_overruns}))
+print(json.dumps({{"event_overruns": report.event_overruns}}))
 """
 
 
@@ -89,8 +90,7 @@ def test_a_connector_counts_the_events_the_kernel_dropped() -> None:
     roomy = ProcConnector.open()
     assert small is not None and roomy is not None
     try:
-        subprocess.run(["sh", "-c", "for i in $(seq 300); do /bin/true & done; wait"],
-                       check=True)
+        subprocess.run(["sh", "-c", BURST], check=True)
         small.start([os.getpid()])
         roomy.start([os.getpid()])
         assert _forks_read(roomy, burst) >= burst and roomy.lost == 0
