@@ -107,7 +107,7 @@ def grade_many(
         if since is not None:
             since_ns(since, 0)  # a bad --since fails before any work
             points_from = functools.partial(since_ns, since)
-        data = load_sessions(con, list(dict.fromkeys(ids)), points_from)
+        data = load_sessions(con, list(dict.fromkeys(ids)), points_from, cfg.max_points)
         alerts = report_alerts.load(con, list(dict.fromkeys(ids)))  # docs/live.md
     except WindowError as exc:
         raise ReportError(str(exc)) from None

@@ -52,6 +52,7 @@ class GradingConfig:
     settle_seconds: float
     leaks: dict[str, Any]
     critical_cap: float = 69.0
+    max_points: int = 20_000_000  # [points] max_graded: above it, points are read per step
     source: str = "defaults"
     # [thresholds.<dimension>]: the lines at which a finding becomes a warning or critical
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -156,8 +157,12 @@ def _build(raw: dict[str, Any], origin: str) -> GradingConfig:
     cap = _number(raw["caps"], "critical_finding", origin, "caps")
     if not 0 <= cap <= 100:
         raise ConfigError(f"{origin}: caps.critical_finding must be within 0..100")
+    max_points = _number(raw["points"], "max_graded", origin, "points")
+    if max_points < 1000 or max_points != int(max_points):
+        raise ConfigError(f"{origin}: points.max_graded must be a whole number >= 1000")
     thresholds = _thresholds(raw["thresholds"], origin)
-    return GradingConfig(figures, weights, bands, words, settle, leaks, cap, origin, thresholds)
+    return GradingConfig(figures, weights, bands, words, settle, leaks, cap, int(max_points),
+                         origin, thresholds)
 
 
 def _thresholds(raw: dict[str, Any], origin: str) -> dict[str, dict[str, float]]:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from html import escape
 
-from .report_md import TITLES, retained_text
+from .report_md import TITLES, point_step_note, retained_text
 from .report_windows import html_windows
 from .results import SessionGrade, TreeNode
 from .units import mib
@@ -138,6 +138,8 @@ def render_html(g: SessionGrade) -> str:
         parts.append(f"<tr><td>{TITLES[name]}</td><td>{e(d.grade)}</td><td>{_score(d.score)}"
                      f"</td><td>{e(d.assessment)}</td></tr>")
     parts.append("</table>")
+    if (note := point_step_note(g)) is not None:
+        parts.append(f"<p>{e(note.replace('`', ''))}</p>")
 
     parts.append("<h2>Timeline</h2><div class=\"charts\">")
     for key, title, series in CHARTS:

@@ -75,6 +75,8 @@ def render_markdown(g: SessionGrade) -> str:
         + (f" in a {esc(g.configuration['topology'])} topology"
            if g.configuration.get("topology") else "") + ". "
         + _summary_sentence(g) + "\n")
+    if (note := point_step_note(g)) is not None:
+        add(note + "\n")
     add("| Dimension | Grade | Score | Assessment |")
     add("|---|---|---|---|")
     for name, d in g.dimensions.items():
@@ -161,7 +163,8 @@ def render_markdown(g: SessionGrade) -> str:
             add(f"- {label}: {esc(value)}")
     add("\n### Swarm configuration\n")
     labels = {"duration_s": "duration (s)", "span_count": "spans",
-              "metric_point_count": "metric points", "max_agents": "max agents"}
+              "metric_point_count": "metric points", "max_agents": "max agents",
+              "graded_point_step_s": "graded at one point per series every (s)"}
     for key, value in g.configuration.items():
         shown = f"{value:.1f}" if isinstance(value, float) else value
         add(f"- {labels.get(key, key.replace('_', ' '))}: {esc(shown)}")
@@ -295,6 +298,16 @@ def _growth(value: float | None) -> str:
 
 def _id(value: int | None) -> str:
     return "n/a" if value is None else str(value)
+
+
+def point_step_note(g: SessionGrade) -> str | None:
+    """The sentence saying a long session was graded coarser, or None when every point was."""
+    step = g.configuration.get("graded_point_step_s")
+    if step is None:
+        return None
+    return (f"Its metric points are more than the point budget (`[points] max_graded`), so "
+            f"each series was graded at one point every {step:g} s, as a sampler with that "
+            "interval would have recorded it (docs/grading.md, \"Long sessions\").")
 
 
 def _summary_sentence(g: SessionGrade) -> str:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from swarmscope import conventions as C
 
-from . import db, node_points
+from . import db, node_points, point_budget
 from .inproc_data import InprocAgent, load_inproc
 
 NS = 1_000_000_000
@@ -138,6 +138,8 @@ class SessionData:
     hung: list[HungRecord] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # sessions view row
     inproc: list[InprocAgent] = field(default_factory=list)  # frameworks' in-process agents
+    # the step its metric points were read at (point_budget): None for every point
+    point_step_ns: int | None = None
 
     def samples(self, metric: str) -> Samples:
         return self.metrics.get(metric) or Samples.empty()
@@ -163,12 +165,14 @@ class SessionData:
 
 
 def load_sessions(con: Any, session_ids: list[str],
-                  points_from: Callable[[int], int] | None = None) -> dict[str, SessionData]:
+                  points_from: Callable[[int], int] | None = None,
+                  max_points: int | None = None) -> dict[str, SessionData]:
     """Read agents, metric points, cleanup records and facts of ``session_ids`` at once.
 
     ``points_from`` maps a session's end (ns) to the first time whose metric points are
     needed (``report --since``): earlier points are not read, which is what keeps the report
-    of a long session's last hour as cheap as that hour."""
+    of a long session's last hour as cheap as that hour. A session with more points than
+    ``max_points`` (None: no limit) is read one point per series and step (point_budget)."""
     data = {sid: SessionData(sid) for sid in session_ids}
     params = {"sessions": session_ids}
     for row in _rows(con, "grading_sessions", {
@@ -199,9 +203,14 @@ def load_sessions(con: Any, session_ids: list[str],
             holder_pid=_int(row["holder_pid"]), ts_ns=_int(row["ts_ns"])))
     from_ns = [_points_from(data[sid], points_from) for sid in session_ids]
     earliest = None if None in from_ns else min(from_ns, default=None)
+    steps = [None] * len(session_ids) if max_points is None else point_budget.point_steps(
+        con, session_ids, from_ns, earliest, GRADED_METRICS, max_points)
+    for sid, step in zip(session_ids, steps, strict=True):
+        data[sid].point_step_ns = step
     cols = con.execute(db.load_sql("grading_points"), {
         **params, "metrics": GRADED_METRICS, "keys": SERIES_KEYS,
         "summed": SUMMED_OVER_KEYS, "from_ns": from_ns, "earliest_ns": earliest,
+        "step_ns": steps, "averaged": point_budget.AVERAGED,
     }).to_arrow_table()
     _split_points(data, cols, session_ids, GRADED_METRICS)
     node = node_points.params(session_ids, from_ns, earliest)

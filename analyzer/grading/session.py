@@ -124,6 +124,8 @@ def _configuration(d: SessionData, pop: Population) -> dict[str, object]:
     for k in ("duration_s", "span_count", "metric_point_count"):
         if f.get(k) is not None:
             conf[k] = f[k]
+    if d.point_step_ns is not None:  # over the point budget ([points] in control_points.toml)
+        conf["graded_point_step_s"] = d.point_step_ns / NS
     return conf
 
 

@@ -12,6 +12,12 @@
 --   $from_ns   BIGINT[]   per session (same order): the first time to load, NULL for all (a
 --                         report of a long session's last hour reads only that hour)
 --   $earliest_ns BIGINT   the earliest of them, NULL when one of them is
+--   $step_ns   BIGINT[]   per session: NULL reads every point; a step reads each series as
+--                         a sampler with that interval would have recorded it (a session
+--                         over the point budget, session_data.point_steps): per step the last
+--                         point, the mean of the $averaged metrics, the sum of DELTA sums
+--   $averaged  VARCHAR[]  gauges measured over the sampling interval (process.cpu.utilization):
+--                         a longer interval's value is their mean
 -- value: gauge / sum value, or the running sum of a histogram (GC pause seconds);
 -- cumulative: not a DELTA sum.
 -- session_ix / metric_ix: 1-based positions in $sessions / $metrics; rows come grouped by
@@ -27,7 +33,8 @@ WITH points AS (
            coalesce(temporality, '') <> 'DELTA' AS cumulative,
            coalesce(attributes[$keys[1]]::VARCHAR, attributes[$keys[2]]::VARCHAR,
                     attributes[$keys[3]]::VARCHAR, attributes[$keys[4]]::VARCHAR,
-                    attributes[$keys[5]]::VARCHAR) AS key
+                    attributes[$keys[5]]::VARCHAR) AS key,
+           list_contains($averaged, metric_name) AS averaged
     FROM metric_points
     WHERE list_contains($sessions, session_id)
       AND list_contains($metrics, metric_name)
@@ -36,11 +43,24 @@ WITH points AS (
       AND ($earliest_ns IS NULL OR ts >= make_timestamp_ns($earliest_ns))
       AND epoch_ns(ts) >= coalesce($from_ns[list_position($sessions, session_id)],
                                    epoch_ns(ts))
+),
+every AS (
+    SELECT * EXCLUDE (metric_name) FROM points WHERE NOT list_contains($summed, metric_name)
+    UNION ALL
+    SELECT session_ix, metric_ix, pid, agent_id, ts_ns, sum(value) AS value,
+           any_value(cumulative) AS cumulative, NULL::VARCHAR AS key,
+           any_value(averaged) AS averaged
+    FROM points WHERE list_contains($summed, metric_name)
+    GROUP BY session_ix, metric_ix, pid, agent_id, ts_ns
 )
-SELECT * EXCLUDE (metric_name) FROM points WHERE NOT list_contains($summed, metric_name)
+SELECT * EXCLUDE (averaged) FROM every WHERE $step_ns[session_ix] IS NULL
 UNION ALL
-SELECT session_ix, metric_ix, pid, agent_id, ts_ns, sum(value) AS value,
-       any_value(cumulative) AS cumulative, NULL::VARCHAR AS key
-FROM points WHERE list_contains($summed, metric_name)
-GROUP BY session_ix, metric_ix, pid, agent_id, ts_ns
+-- a session over the budget: one point per series and step, at the step's last time
+SELECT session_ix, metric_ix, pid, agent_id, max(ts_ns) AS ts_ns,
+       CASE WHEN NOT any_value(cumulative) THEN sum(value)
+            WHEN any_value(averaged) THEN avg(value)
+            ELSE arg_max(value, ts_ns) END AS value,
+       any_value(cumulative) AS cumulative, key
+FROM every WHERE $step_ns[session_ix] IS NOT NULL
+GROUP BY session_ix, metric_ix, pid, agent_id, key, ts_ns // $step_ns[session_ix]
 ORDER BY session_ix, metric_ix, ts_ns;
