@@ -205,7 +205,7 @@ def main() -> None:
     if args.again:
         figures = {"bare_scan_s": round(bare_scan(args.again), 2)}
         _progress(figures)
-        print(json.dumps(figures | reports(args.again, args.hours), indent=2))
+        print(json.dumps(figures | reports(args.again, args.hours, args.processes), indent=2))
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench-disk-"))
     try:
@@ -284,18 +284,50 @@ def archived_only(template: str, tmp: Path, args: argparse.Namespace) -> dict:
     figures |= {"db_mb": round(db_bytes / 1e6, 1),
                 "db_over_raw": round(db_bytes / written["raw"], 3)}
     _progress(figures)
-    return figures | reports(out, args.hours)
+    return figures | reports(out, args.hours, args.processes)
 
 
-def reports(out: Path, hours: float) -> dict:
-    """The last hour by 10 minutes, then the last quarter of the session by the hour."""
+def reports(out: Path, hours: float, processes: int) -> dict:
+    """The last hour by 10 minutes, the last quarter of the session by the hour, and the whole
+    session: within the point budget, and point by point where that fits in memory."""
     figures: dict = {}
     figures["windowed_report_s"], figures["windows"] = windowed_report(out, "1h", "10m")
     _progress(figures)
     quarter = f"{hours / 4:g}h"
     figures[f"since_{quarter}_hourly_report_s"], figures["hourly_windows"] = windowed_report(
         out, quarter, "1h")
+    _progress(figures)
+    figures["whole_report"] = whole_report(out, None)
+    _progress(figures)
+    if processes * hours * 3600 * POINTS_PER_LINE <= WHOLE_POINTS_THAT_FIT:
+        figures["whole_report_every_point"] = whole_report(out, 10**12)
     return figures
+
+
+POINTS_PER_LINE = 32  # graded points per generated metrics line
+WHOLE_POINTS_THAT_FIT = 100_000_000  # ~40 bytes each once loaded, plus the read: ~10 GB
+
+
+def whole_report(out: Path, max_points: int | None) -> dict:
+    """The report of the whole session in a process of its own: seconds, the step its points
+    were read at, and that process's peak RSS. ``max_points`` overrides [points] max_graded."""
+    code = ("import json, resource, sys, time; from pathlib import Path; "
+            "from swarmscope.analyzer import api; "
+            "from swarmscope.analyzer.config import load_config; "
+            "t = time.perf_counter(); "
+            "g = api.grade('bench-day', Path(sys.argv[1]), "
+            "load_config(sys.argv[2] or None), ingest_first=False); "
+            "print(json.dumps([time.perf_counter() - t, "
+            "g.configuration.get('graded_point_step_s'), "
+            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))")
+    config = ""
+    if max_points is not None:
+        config = str(out / "bench-points.toml")
+        Path(config).write_text(f"[points]\nmax_graded = {max_points}\n")
+    done = subprocess.run([sys.executable, "-c", code, str(out), config], check=True,
+                          capture_output=True, text=True)
+    seconds, step, peak_kb = json.loads(done.stdout)
+    return {"seconds": round(seconds, 1), "point_step_s": step, "peak_rss_mb": peak_kb // 1024}
 
 
 def windowed_report(out: Path, since: str, window: str) -> tuple[float, int]:
