@@ -326,7 +326,7 @@ def whole_report(out: Path, max_points: int | None) -> dict:
         Path(config).write_text(f"[points]\nmax_graded = {max_points}\n")
     done = subprocess.run([sys.executable, "-c", code, str(out), config], check=True,
                           capture_output=True, text=True)
-    seconds, step, peak_kb = json.loads(done.stdout)
+    seconds, step, peak_kb = json.loads(done.stdout.splitlines()[-1])
     return {"seconds": round(seconds, 1), "point_step_s": step, "peak_rss_mb": peak_kb // 1024}
 
 
