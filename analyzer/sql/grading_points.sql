@@ -14,7 +14,7 @@
 --   $earliest_ns BIGINT   the earliest of them, NULL when one of them is
 --   $step_ns   BIGINT[]   per session: NULL reads every point; a step reads each series as
 --                         a sampler with that interval would have recorded it (a session
---                         over the point budget, session_data.point_steps): per step the last
+--                         over the point budget, point_budget.point_steps): per step the last
 --                         point, the mean of the $averaged metrics, the sum of DELTA sums
 --   $averaged  VARCHAR[]  gauges measured over the sampling interval (process.cpu.utilization):
 --                         a longer interval's value is their mean

@@ -1,6 +1,6 @@
 -- How many metric points grading_points.sql would read per session, from how many series,
 -- over what time: the point budget ([points] in control_points.toml) decides from these
--- whether a session is read point by point or one point per step (session_data.point_steps).
+-- whether a session is read point by point or one point per step (point_budget.point_steps).
 -- Parameters as grading_points.sql ($sessions, $metrics, $from_ns, $earliest_ns). Only
 -- plain columns are read (no attribute map), so this costs a fraction of the read itself;
 -- the series are told apart by metric and pid, not by their keys (cpu.mode, gc generation).
