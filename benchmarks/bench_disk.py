@@ -15,7 +15,8 @@ process's file rotated at the sdk's size limit and each rotated file archived as
 closed, so the raw session never needs the disk (the full day, 100 x 24 h, is ~81 GB raw). It
 measures what that layout allows: bytes on disk, the bare scan of the archives, ingest, and the
 windowed reports (the last hour by 10 minutes, and the last quarter of the session by the
-hour).
+hour), and the report of the whole session - within the point budget, and point by point where
+that fits in memory - each in a process of its own, with its peak RSS.
 
     python benchmarks/bench_disk.py [--processes 4] [--hours 1]
     python benchmarks/bench_disk.py --archived-only --processes 100 --hours 24
@@ -317,7 +318,7 @@ def whole_report(out: Path, max_points: int | None) -> dict:
             "t = time.perf_counter(); "
             "g = api.grade('bench-day', Path(sys.argv[1]), "
             "load_config(sys.argv[2] or None), ingest_first=False); "
-            "print(json.dumps([time.perf_counter() - t, "
+            "print('RESULT', json.dumps([time.perf_counter() - t, "
             "g.configuration.get('graded_point_step_s'), "
             "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))")
     config = ""
@@ -326,7 +327,9 @@ def whole_report(out: Path, max_points: int | None) -> dict:
         Path(config).write_text(f"[points]\nmax_graded = {max_points}\n")
     done = subprocess.run([sys.executable, "-c", code, str(out), config], check=True,
                           capture_output=True, text=True)
-    seconds, step, peak_kb = json.loads(done.stdout.splitlines()[-1])
+    # DuckDB draws its progress bar on stdout under `python -c` (it takes that for interactive)
+    [result] = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    seconds, step, peak_kb = json.loads(result.removeprefix("RESULT "))
     return {"seconds": round(seconds, 1), "point_step_s": step, "peak_rss_mb": peak_kb // 1024}
 
 
