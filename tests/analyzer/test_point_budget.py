@@ -3,7 +3,7 @@ and step, as a sampler with that interval would have recorded it: the last point
 the mean of CPU utilisation, the sum of DELTA sums. Under the budget every point is read.
 Verdicts must survive the coarser read both ways: a slow leak is still found, a flat series
 is still flat, a true spinner still spins, and a worker busy for one second in every ten is
-not called a spinner because its busy seconds happen to end each step."""
+not made a spinner by its busy seconds happening to end each step."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from swarmscope.analyzer.session_data import load_sessions
 
 MB = 1_000_000
 LENGTH_S = 1200  # 20 minutes at 1 Hz
-STEP_S = 10  # what a budget of BUDGET gives this session's ~11 series over 20 minutes
+STEP_S = 10  # what a budget of BUDGET gives this session's 10 series over 20 minutes
 BUDGET = 2000
 SESSION = "sess-budget"
 
