@@ -16,8 +16,8 @@ from typing import Any
 from swarmscope import conventions as C
 
 from . import db
+from .units import NS
 
-NS = 1_000_000_000
 # The steps a budget rounds up to, in seconds: a report says "one point per 15 s", not 13.8.
 STEPS_S = (2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 # Gauges a sampler measures over its interval (CPU time used / time passed): a longer

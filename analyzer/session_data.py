@@ -18,8 +18,8 @@ from swarmscope import conventions as C
 
 from . import db, node_points, point_budget
 from .inproc_data import InprocAgent, load_inproc
+from .units import NS
 
-NS = 1_000_000_000
 # Point attributes that tell series of one metric apart, in the order grading_points.sql reads.
 SERIES_KEYS = [C.CPU_MODE, C.GC_GENERATION, C.SYSTEM_MEMORY_STATE, C.PROCESS_STATE,
                C.CONTEXT_SWITCH_TYPE]

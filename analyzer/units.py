@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 MIB = 1024 * 1024
+NS = 1_000_000_000  # nanoseconds per second: OTLP times are ns
 
 
 def mib(value: float | None) -> str:

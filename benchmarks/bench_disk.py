@@ -48,6 +48,8 @@ from swarmscope.settings import DEFAULT_ROTATE_MB
 
 NS = 1_000_000_000
 DAY_S = 86_400
+POINTS_PER_LINE = 32  # graded points per generated metrics line
+WHOLE_POINTS_THAT_FIT = 100_000_000  # ~40 bytes each once loaded, plus the read: ~10 GB
 
 
 def record_template(tmp: Path) -> str:
@@ -303,10 +305,6 @@ def reports(out: Path, hours: float, processes: int) -> dict:
     if processes * hours * 3600 * POINTS_PER_LINE <= WHOLE_POINTS_THAT_FIT:
         figures["whole_report_every_point"] = whole_report(out, 10**12)
     return figures
-
-
-POINTS_PER_LINE = 32  # graded points per generated metrics line
-WHOLE_POINTS_THAT_FIT = 100_000_000  # ~40 bytes each once loaded, plus the read: ~10 GB
 
 
 def whole_report(out: Path, max_points: int | None) -> dict:
